@@ -1,0 +1,1 @@
+//! Simulated DHCP clients: the message builders the load generator and the benchmarks share.
