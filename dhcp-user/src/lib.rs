@@ -1,3 +1,8 @@
 //! xdhcpd, the server library: configuration, the sans-I/O DHCPv4 engine and
 //! the sharded lease state. The binaries and datapaths are thin layers over
 //! this crate.
+
+pub mod config;
+pub mod engine;
+pub mod events;
+pub mod state;

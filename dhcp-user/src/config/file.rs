@@ -1,0 +1,110 @@
+//! The configuration as the operator writes it: serde types that mirror the
+//! TOML file one to one.
+//!
+//! Nothing here is trusted. [`super::compile`] turns these into the validated
+//! snapshot the engine reads; every check with an operator-facing message
+//! lives there, not here.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub server: ServerSection,
+    #[serde(default, rename = "scope")]
+    pub scopes: Vec<ScopeSection>,
+    #[serde(default, rename = "superscope")]
+    pub superscopes: Vec<SuperscopeSection>,
+}
+
+/// `[server]`: settings and options that apply to every scope.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Option 54 in every reply; by default the address of the interface the
+    /// request arrived on.
+    pub server_id: Option<Ipv4Addr>,
+    /// Default for scopes that do not say: NAK requests for addresses that
+    /// are wrong on a network this server serves.
+    pub authoritative: Option<bool>,
+    /// Default lease time of scopes that do not set one.
+    pub lease_time: Option<DurationSpec>,
+    /// How long an offered address stays reserved for the client it was
+    /// offered to, waiting for its REQUEST.
+    pub offer_timeout: Option<DurationSpec>,
+    /// How long a declined address stays out of service.
+    pub decline_quarantine: Option<DurationSpec>,
+    /// Event 1020 fires when a scope is at least this many percent in use.
+    pub low_address_warning_percent: Option<u8>,
+    /// Event 1000 (unknown option) repeats at most once per code per interval.
+    pub unknown_option_event_interval: Option<DurationSpec>,
+    #[serde(default)]
+    pub options: OptionsTable,
+}
+
+/// `[[scope]]`: one subnet with its address ranges.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeSection {
+    pub name: String,
+    pub description: Option<String>,
+    /// `"10.0.0.0/24"`.
+    pub subnet: String,
+    /// `"10.0.0.10-10.0.0.200"` or a single address.
+    #[serde(default)]
+    pub ranges: Vec<String>,
+    #[serde(default)]
+    pub exclusions: Vec<String>,
+    /// A deactivated scope answers nothing at all, not even a NAK.
+    pub active: Option<bool>,
+    pub authoritative: Option<bool>,
+    pub lease_time: Option<DurationSpec>,
+    /// T1; default half the lease time.
+    pub renewal_time: Option<DurationSpec>,
+    /// T2; default seven eighths of the lease time.
+    pub rebinding_time: Option<DurationSpec>,
+    #[serde(default)]
+    pub options: OptionsTable,
+    #[serde(default, rename = "reservation")]
+    pub reservations: Vec<ReservationSection>,
+}
+
+/// `[[scope.reservation]]`: a fixed address for one client.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReservationSection {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Hardware address, `"00:11:22:33:44:55"` (also `-` or no separator).
+    pub mac: Option<String>,
+    /// Client identifier (option 61) in hex, e.g. `"01:00:11:22:33:44:55"`.
+    pub client_id: Option<String>,
+    pub ip: Ipv4Addr,
+    #[serde(default)]
+    pub options: OptionsTable,
+}
+
+/// `[[superscope]]`: several scopes on one physical network.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuperscopeSection {
+    pub name: String,
+    pub scopes: Vec<String>,
+}
+
+/// A duration: whole seconds, or a string such as `"8d"`, `"12h 30m"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum DurationSpec {
+    Seconds(i64),
+    Text(String),
+}
+
+/// `options = { routers = ["10.0.0.1"], 252 = "http://wpad/wpad.dat" }`:
+/// option name or decimal code → value.
+pub type OptionsTable = BTreeMap<String, toml::Value>;

@@ -1,0 +1,253 @@
+//! The sans-I/O DHCPv4 engine (RFC 2131).
+//!
+//! A [`Shard`] is handed one decoded message, its receive metadata and the
+//! time, and answers with the reply bytes (written into the caller's buffer),
+//! where to send them, the durable lease change and the events to log. It
+//! owns the lease records of the clients steered to it and shares only the
+//! lock-free address pools. It never opens a socket, reads a clock or spawns
+//! a thread: the datapaths do that, and tests drive it with packet fixtures.
+
+mod binding;
+mod discover;
+mod inform;
+mod key;
+mod notice;
+mod reply;
+mod request;
+mod select;
+mod timers;
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+
+use dhcp_wire::{BOOTREQUEST, Message, MessageType};
+
+use crate::config::Config;
+use crate::events::Event;
+use crate::state::pool::Tag;
+use crate::state::Shared;
+use crate::state::table::LeaseTable;
+
+pub use key::{ClientKey, steering_key};
+pub use reply::Destination;
+
+/// Where and when a message arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct RecvMeta {
+    /// Index of the receiving interface.
+    pub ifindex: u32,
+    /// An address of the receiving interface: selects the scope of direct
+    /// (unrelayed) clients and is the default server identifier.
+    pub iface_addr: Ipv4Addr,
+    /// The datagram's source.
+    pub src: SocketAddrV4,
+    /// The datagram's destination address (broadcast or one of ours).
+    pub dst: Ipv4Addr,
+    /// Arrival time, milliseconds on the same clock as `now`.
+    pub arrival_ms: u64,
+}
+
+/// A reply written into the caller's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reply {
+    pub kind: MessageType,
+    /// Bytes of the buffer the reply occupies.
+    pub len: usize,
+    pub dest: Destination,
+}
+
+/// A change to durable lease state: must be stored before the reply leaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseChange {
+    /// A lease was granted or extended. `replaced` is an older address of
+    /// the same client that was given back at the same time.
+    Bound { client: Box<[u8]>, addr: Ipv4Addr, expires_ms: u64, replaced: Option<Ipv4Addr> },
+    Released { client: Box<[u8]>, addr: Ipv4Addr },
+    Declined { client: Box<[u8]>, addr: Ipv4Addr, until_ms: u64 },
+    Expired { client: Box<[u8]>, addr: Ipv4Addr },
+}
+
+/// Why the engine stayed silent; the datapath counts each reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Silence {
+    /// `op` is not BOOTREQUEST.
+    NotRequest,
+    /// No message type, or one a server does not answer (OFFER, ACK, ...).
+    NotForServer,
+    /// No hardware address and no client identifier.
+    NoClientIdentity,
+    /// A required field or option is missing or malformed.
+    Malformed,
+    /// No scope serves the client's network.
+    NoScope,
+    /// The scope is deactivated: no answer at all, not even a NAK.
+    ScopeInactive,
+    /// No free address for a DISCOVER.
+    PoolExhausted,
+    /// The client's REQUEST selected another server.
+    OtherServerSelected,
+    /// The server has no record of the client and is not authoritative.
+    NotAuthoritative,
+    /// A DECLINE or RELEASE for an address the client does not hold.
+    NotHeld,
+    /// DECLINE and RELEASE are never answered.
+    NoReplyDefined,
+}
+
+/// Everything the engine decided about one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub reply: Option<Reply>,
+    pub change: Option<LeaseChange>,
+    pub silence: Option<Silence>,
+}
+
+impl Outcome {
+    fn silent(why: Silence) -> Outcome {
+        Outcome { reply: None, change: None, silence: Some(why) }
+    }
+
+    fn reply(reply: Reply, change: Option<LeaseChange>) -> Outcome {
+        Outcome { reply: Some(reply), change, silence: None }
+    }
+
+    fn noted(change: LeaseChange) -> Outcome {
+        Outcome { reply: None, change: Some(change), silence: Some(Silence::NoReplyDefined) }
+    }
+}
+
+/// The largest reply the engine writes: an Ethernet MTU minus IPv4 and UDP
+/// headers. Callers provide at least this much buffer.
+pub const MAX_REPLY_LEN: usize = 1500 - 20 - 8;
+
+/// One worker's engine.
+#[derive(Debug)]
+pub struct Shard {
+    shared: Arc<Shared>,
+    local: Local,
+}
+
+/// The part of a shard no other worker ever touches.
+#[derive(Debug)]
+struct Local {
+    id: usize,
+    table: LeaseTable,
+    /// Per scope: where this shard's next free-address search starts.
+    cursors: Vec<u32>,
+    /// Event 1000 rate limit: per option code, when it was last reported
+    /// and how many reports were suppressed since.
+    unknown_option_last: Box<[Option<u64>; 256]>,
+    unknown_option_suppressed: Box<[u32; 256]>,
+}
+
+impl Shard {
+    /// Shard `id` of `shared.shards()`.
+    pub fn new(shared: Arc<Shared>, id: usize) -> Shard {
+        let scopes = shared.config.scopes.len();
+        let local = Local {
+            id,
+            table: LeaseTable::default(),
+            cursors: vec![0; scopes],
+            unknown_option_last: Box::new([None; 256]),
+            unknown_option_suppressed: Box::new([0; 256]),
+        };
+        Shard { shared, local }
+    }
+
+    pub fn id(&self) -> usize {
+        self.local.id
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Clients this shard has a record of.
+    pub fn clients(&self) -> usize {
+        self.local.table.len()
+    }
+
+    /// Answers one message. The reply, if any, is written to `out` (at
+    /// least [`MAX_REPLY_LEN`] bytes); events are appended to `events`.
+    pub fn handle(&mut self, msg: &Message<'_>, meta: &RecvMeta, now: u64, out: &mut [u8], events: &mut Vec<Event>) -> Outcome {
+        if msg.op() != BOOTREQUEST {
+            return Outcome::silent(Silence::NotRequest);
+        }
+        let Some(kind) = msg.message_type() else {
+            return Outcome::silent(Silence::NotForServer);
+        };
+        let Some(key) = ClientKey::of(msg) else {
+            return Outcome::silent(Silence::NoClientIdentity);
+        };
+        let shared = &*self.shared;
+        let local = &mut self.local;
+        local.note_unknown_options(shared, msg, now, events);
+        let cx = Ctx { shared, msg, meta, now, key: &key, tag: shared.tag(key.as_bytes()) };
+        match kind {
+            MessageType::Discover => local.discover(&cx, out, events),
+            MessageType::Request => local.request(&cx, out, events),
+            MessageType::Decline => local.decline(&cx, events),
+            MessageType::Release => local.release(&cx, events),
+            MessageType::Inform => local.inform(&cx, out),
+            _ => Outcome::silent(Silence::NotForServer),
+        }
+    }
+}
+
+impl Local {
+    /// Event 1000 for option codes the server has no definition of, at most
+    /// once per code per configured interval (per shard).
+    fn note_unknown_options(&mut self, shared: &Shared, msg: &Message<'_>, now: u64, events: &mut Vec<Event>) {
+        let config = &shared.config;
+        for (code, value) in msg.options() {
+            if config.is_known_option(code) {
+                continue;
+            }
+            let c = code as usize;
+            let interval = config.server.unknown_option_event_interval_ms;
+            match self.unknown_option_last[c] {
+                Some(last) if now.saturating_sub(last) < interval => {
+                    self.unknown_option_suppressed[c] += 1;
+                }
+                _ => {
+                    events.push(Event::UnknownOption {
+                        code,
+                        len: value.len(),
+                        data: value.into(),
+                        suppressed: self.unknown_option_suppressed[c],
+                    });
+                    self.unknown_option_last[c] = Some(now);
+                    self.unknown_option_suppressed[c] = 0;
+                }
+            }
+        }
+    }
+}
+
+/// The message being handled and what is known about it.
+struct Ctx<'m, 'a> {
+    shared: &'m Shared,
+    msg: &'m Message<'a>,
+    meta: &'m RecvMeta,
+    now: u64,
+    key: &'m ClientKey,
+    /// The client's tag in pool slots.
+    tag: Tag,
+}
+
+impl Ctx<'_, '_> {
+    fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// Option 54 of our replies: the configured identifier, else the
+    /// address of the interface the request arrived on.
+    fn server_id(&self) -> Ipv4Addr {
+        self.config().server.server_id.unwrap_or(self.meta.iface_addr)
+    }
+
+    /// Whether a server identifier a client sent names this server.
+    fn is_ours(&self, id: Ipv4Addr) -> bool {
+        self.config().server.server_id == Some(id) || id == self.meta.iface_addr || id == self.meta.dst
+    }
+}

@@ -1,0 +1,573 @@
+//! Reading a received DHCPv4 message in place.
+//!
+//! This module owns [`Message`]: bounds validation, the option index and the
+//! typed accessors. It never copies the buffer, never allocates unless an
+//! option is split in several instances (RFC 3396), never interprets DHCP
+//! semantics (the engine decides what an op code or a missing option means)
+//! and never panics, whatever the bytes.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use crate::layout::{
+    CHADDR, CIADDR, COOKIE, FILE, FLAGS, GIADDR, OPTIONS, SECS, SIADDR, SNAME, XID, YIADDR,
+};
+use crate::{DecodeError, FIXED_HEADER_LEN, MAGIC_COOKIE, MAX_MESSAGE_LEN, MessageType, code};
+
+/// Distinct option codes indexed without allocating. Client messages carry
+/// 5 to 12 options; a relayed PXE request about 15.
+const INLINE: usize = 24;
+
+/// Where one option's value lives: in the received buffer, or (when the
+/// option was split in several instances) in `Message::joined`.
+#[derive(Clone, Copy, Default)]
+struct Span {
+    start: u16,
+    len: u16,
+    joined: bool,
+}
+
+/// A set of option codes: one bit per code.
+#[derive(Clone, Copy, Default)]
+struct CodeSet([u64; 4]);
+
+impl CodeSet {
+    fn contains(&self, code: u8) -> bool {
+        self.0[usize::from(code >> 6)] & (1 << (code & 63)) != 0
+    }
+
+    fn insert(&mut self, code: u8) {
+        self.0[usize::from(code >> 6)] |= 1 << (code & 63);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0 == [0; 4]
+    }
+}
+
+/// Option code → value span, in order of first appearance.
+///
+/// A linear search over at most [`INLINE`] codes behind a 256-bit "seen"
+/// filter: a miss costs one bit test, a hit a scan of a few bytes, and the
+/// whole index stays in four cache lines with no per-message clearing of a
+/// 256-slot table.
+#[derive(Clone)]
+struct Index {
+    seen: CodeSet,
+    /// Codes that occurred more than once and must be concatenated.
+    repeated: CodeSet,
+    len: usize,
+    codes: [u8; INLINE],
+    spans: [Span; INLINE],
+    /// Entries past [`INLINE`]; allocated only for unusually rich messages.
+    spill: Vec<(u8, Span)>,
+}
+
+impl Index {
+    fn new() -> Self {
+        Self {
+            seen: CodeSet::default(),
+            repeated: CodeSet::default(),
+            len: 0,
+            codes: [0; INLINE],
+            spans: [Span::default(); INLINE],
+            spill: Vec::new(),
+        }
+    }
+
+    /// Records one instance of `code`. A repeated code keeps its first
+    /// position and accumulates the total length; the bytes are gathered by
+    /// [`Message::join`] once every region has been walked.
+    fn record(&mut self, code: u8, start: usize, len: usize) {
+        // Lengths and offsets fit: the buffer is at most 64 KiB and the
+        // instances of one code are disjoint ranges of it.
+        let (start, len) = (start as u16, len as u16);
+        if !self.seen.contains(code) {
+            self.seen.insert(code);
+            let span = Span {
+                start,
+                len,
+                joined: false,
+            };
+            if self.len < INLINE {
+                self.codes[self.len] = code;
+                self.spans[self.len] = span;
+                self.len += 1;
+            } else {
+                self.spill.push((code, span));
+            }
+        } else if let Some(span) = self.get_mut(code) {
+            span.len += len;
+            self.repeated.insert(code);
+        }
+    }
+
+    fn get(&self, code: u8) -> Option<Span> {
+        if !self.seen.contains(code) {
+            return None;
+        }
+        match self.codes[..self.len].iter().position(|&c| c == code) {
+            Some(i) => Some(self.spans[i]),
+            None => self.spill.iter().find(|(c, _)| *c == code).map(|&(_, s)| s),
+        }
+    }
+
+    fn get_mut(&mut self, code: u8) -> Option<&mut Span> {
+        match self.codes[..self.len].iter().position(|&c| c == code) {
+            Some(i) => Some(&mut self.spans[i]),
+            None => self
+                .spill
+                .iter_mut()
+                .find(|(c, _)| *c == code)
+                .map(|(_, s)| s),
+        }
+    }
+
+    fn entries_mut(&mut self) -> impl Iterator<Item = (u8, &mut Span)> {
+        let inline = self.codes[..self.len]
+            .iter()
+            .copied()
+            .zip(self.spans[..self.len].iter_mut());
+        inline.chain(self.spill.iter_mut().map(|(c, s)| (*c, s)))
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (u8, Span)> {
+        let inline = self.codes[..self.len]
+            .iter()
+            .copied()
+            .zip(self.spans[..self.len].iter().copied());
+        inline.chain(self.spill.iter().copied())
+    }
+}
+
+/// Calls `f(code, value_offset, value_len)` for each option in
+/// `buf[start..end]`, skipping PAD and stopping at END or at the end of the
+/// region (a missing END is tolerated).
+fn walk(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    mut f: impl FnMut(u8, usize, usize),
+) -> Result<(), DecodeError> {
+    let mut rest = buf.get(start..end).unwrap_or_default();
+    let mut at = start;
+    loop {
+        match rest {
+            [] | [code::END, ..] => return Ok(()),
+            [code::PAD, tail @ ..] => {
+                rest = tail;
+                at += 1;
+            }
+            [code, len, tail @ ..] => {
+                let len = usize::from(*len);
+                let Some((_, tail)) = tail.split_at_checked(len) else {
+                    return Err(DecodeError::OptionOverrun {
+                        code: *code,
+                        offset: at,
+                    });
+                };
+                f(*code, at + 2, len);
+                rest = tail;
+                at += 2 + len;
+            }
+            [code] => {
+                return Err(DecodeError::OptionOverrun {
+                    code: *code,
+                    offset: at,
+                });
+            }
+        }
+    }
+}
+
+/// The regions holding options, in RFC 2131 §4.1 order: the options field,
+/// then `file`, then `sname` as option 52 says.
+fn regions(buf_len: usize, overload: u8) -> impl Iterator<Item = (usize, usize)> {
+    let options = Some((OPTIONS, buf_len));
+    let file = (overload & 1 != 0).then_some((FILE, COOKIE));
+    let sname = (overload & 2 != 0).then_some((SNAME, FILE));
+    [options, file, sname].into_iter().flatten()
+}
+
+/// A validated, zero-copy view of a BOOTP/DHCPv4 message.
+///
+/// Header accessors read the buffer directly; option accessors go through
+/// an index built by [`Message::parse`].
+#[derive(Clone)]
+pub struct Message<'a> {
+    buf: &'a [u8],
+    header: &'a [u8; FIXED_HEADER_LEN],
+    cookie: bool,
+    index: Index,
+    /// Concatenated values of options split in several instances.
+    joined: Vec<u8>,
+}
+
+impl<'a> Message<'a> {
+    /// Validates `buf` and indexes its options.
+    ///
+    /// Accepts a BOOTP message without magic cookie (it then has no
+    /// options), a missing END, and trailing bytes after END. Does not
+    /// check `op`, `htype` or `hlen`.
+    pub fn parse(buf: &'a [u8]) -> Result<Self, DecodeError> {
+        let len = buf.len();
+        let Some(header) = buf.first_chunk::<FIXED_HEADER_LEN>() else {
+            return Err(DecodeError::TooShort { len });
+        };
+        if len > MAX_MESSAGE_LEN {
+            return Err(DecodeError::TooLong { len });
+        }
+        let mut msg = Message {
+            buf,
+            header,
+            cookie: buf.get(COOKIE..OPTIONS) == Some(&MAGIC_COOKIE[..]),
+            index: Index::new(),
+            joined: Vec::new(),
+        };
+        if !msg.cookie {
+            return Ok(msg);
+        }
+
+        let index = &mut msg.index;
+        walk(buf, OPTIONS, len, |c, at, l| index.record(c, at, l))?;
+        let overload = match index.get(code::OVERLOAD) {
+            None => 0,
+            Some(span) if index.repeated.contains(code::OVERLOAD) || span.len != 1 => {
+                return Err(DecodeError::BadOverload);
+            }
+            Some(span) => match buf.get(usize::from(span.start)) {
+                Some(&v @ 1..=3) => v,
+                _ => return Err(DecodeError::BadOverload),
+            },
+        };
+        for (start, end) in regions(len, overload).skip(1) {
+            walk(buf, start, end, |c, at, l| index.record(c, at, l))?;
+        }
+        if !index.repeated.is_empty() {
+            msg.join(overload);
+        }
+        Ok(msg)
+    }
+
+    /// Gathers the instances of every repeated option into `joined`, in
+    /// order of appearance (RFC 3396 §7), and points their spans there.
+    ///
+    /// Two passes over the (already validated) regions keep this linear in
+    /// the message size whatever the interleaving of split options.
+    fn join(&mut self, overload: u8) {
+        let total: usize = self
+            .index
+            .entries()
+            .filter(|(c, _)| self.index.repeated.contains(*c))
+            .map(|(_, s)| usize::from(s.len))
+            .sum();
+        self.joined = vec![0; total];
+        let mut cursor = [0u16; 256];
+        let mut offset = 0u16;
+        let repeated = self.index.repeated;
+        for (c, span) in self.index.entries_mut() {
+            if repeated.contains(c) {
+                cursor[usize::from(c)] = offset;
+                *span = Span {
+                    start: offset,
+                    len: span.len,
+                    joined: true,
+                };
+                offset += span.len;
+            }
+        }
+        let (buf, joined) = (self.buf, &mut self.joined);
+        for (start, end) in regions(buf.len(), overload) {
+            // The regions were walked without error by `parse`.
+            let _ = walk(buf, start, end, |c, at, len| {
+                if !repeated.contains(c) {
+                    return;
+                }
+                let to = &mut cursor[usize::from(c)];
+                let dst = usize::from(*to);
+                if let (Some(d), Some(s)) = (joined.get_mut(dst..dst + len), buf.get(at..at + len))
+                {
+                    d.copy_from_slice(s);
+                }
+                *to += len as u16;
+            });
+        }
+    }
+
+    fn value(&self, span: Span) -> &[u8] {
+        let (start, len) = (usize::from(span.start), usize::from(span.len));
+        let src = if span.joined {
+            &self.joined[..]
+        } else {
+            self.buf
+        };
+        src.get(start..start + len).unwrap_or_default()
+    }
+
+    fn ip_at(&self, at: usize) -> Ipv4Addr {
+        let h = self.header;
+        Ipv4Addr::new(h[at], h[at + 1], h[at + 2], h[at + 3])
+    }
+
+    /// The whole buffer the message was parsed from.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.buf
+    }
+
+    /// Message op code: [`BOOTREQUEST`](crate::BOOTREQUEST) or
+    /// [`BOOTREPLY`](crate::BOOTREPLY), unchecked.
+    pub fn op(&self) -> u8 {
+        self.header[0]
+    }
+
+    /// Hardware address type (1 = Ethernet).
+    pub fn htype(&self) -> u8 {
+        self.header[1]
+    }
+
+    /// Hardware address length, as sent (may exceed 16).
+    pub fn hlen(&self) -> u8 {
+        self.header[2]
+    }
+
+    /// Relay hops.
+    pub fn hops(&self) -> u8 {
+        self.header[3]
+    }
+
+    /// Transaction id.
+    pub fn xid(&self) -> u32 {
+        let h = self.header;
+        u32::from_be_bytes([h[XID], h[XID + 1], h[XID + 2], h[XID + 3]])
+    }
+
+    /// Seconds since the client began acquisition or renewal.
+    pub fn secs(&self) -> u16 {
+        u16::from_be_bytes([self.header[SECS], self.header[SECS + 1]])
+    }
+
+    /// Flags field.
+    pub fn flags(&self) -> u16 {
+        u16::from_be_bytes([self.header[FLAGS], self.header[FLAGS + 1]])
+    }
+
+    /// Whether the client asked for broadcast replies.
+    pub fn broadcast(&self) -> bool {
+        self.flags() & crate::BROADCAST_FLAG != 0
+    }
+
+    /// Client IP address (set when the client is bound, renewing, rebinding).
+    pub fn ciaddr(&self) -> Ipv4Addr {
+        self.ip_at(CIADDR)
+    }
+
+    /// "Your" IP address.
+    pub fn yiaddr(&self) -> Ipv4Addr {
+        self.ip_at(YIADDR)
+    }
+
+    /// Next server IP address.
+    pub fn siaddr(&self) -> Ipv4Addr {
+        self.ip_at(SIADDR)
+    }
+
+    /// Relay agent IP address.
+    pub fn giaddr(&self) -> Ipv4Addr {
+        self.ip_at(GIADDR)
+    }
+
+    /// Client hardware address: the first `min(hlen, 16)` bytes of `chaddr`.
+    pub fn chaddr(&self) -> &'a [u8] {
+        let n = usize::from(self.hlen()).min(16);
+        &self.chaddr_raw()[..n]
+    }
+
+    /// The full 16-byte `chaddr` field, for echoing into a reply.
+    pub fn chaddr_raw(&self) -> &'a [u8; 16] {
+        let header: &'a [u8; FIXED_HEADER_LEN] = self.header;
+        // A constant range of a fixed-size array: the fallback is unreachable
+        // and compiled out, and there is no panic path.
+        header[CHADDR..SNAME].try_into().unwrap_or(&[0; 16])
+    }
+
+    /// The raw 64-byte `sname` field (may hold options when overloaded).
+    pub fn sname(&self) -> &'a [u8] {
+        let header: &'a [u8; FIXED_HEADER_LEN] = self.header;
+        &header[SNAME..FILE]
+    }
+
+    /// The raw 128-byte `file` field (may hold options when overloaded).
+    pub fn file(&self) -> &'a [u8] {
+        let header: &'a [u8; FIXED_HEADER_LEN] = self.header;
+        &header[FILE..COOKIE]
+    }
+
+    /// Whether bytes 236..240 are the DHCP magic cookie. Without it the
+    /// message is plain BOOTP and has no options.
+    pub fn has_magic_cookie(&self) -> bool {
+        self.cookie
+    }
+
+    /// Value of option `code`; the instances of a split option are
+    /// concatenated in order (RFC 3396). `None` when absent.
+    pub fn option(&self, code: u8) -> Option<&[u8]> {
+        self.index.get(code).map(|s| self.value(s))
+    }
+
+    /// Every option once, in order of first appearance, values concatenated.
+    /// PAD and END are not options and never appear.
+    pub fn options(&self) -> impl Iterator<Item = (u8, &[u8])> {
+        self.index.entries().map(|(c, s)| (c, self.value(s)))
+    }
+
+    /// Option 53; `None` if absent, not one byte, or not 1..=8.
+    pub fn message_type(&self) -> Option<MessageType> {
+        match self.option(code::MESSAGE_TYPE)? {
+            &[v] => MessageType::try_from(v).ok(),
+            _ => None,
+        }
+    }
+
+    fn ip_option(&self, code: u8) -> Option<Ipv4Addr> {
+        let v: [u8; 4] = self.option(code)?.try_into().ok()?;
+        Some(Ipv4Addr::from(v))
+    }
+
+    /// Option 50; `None` unless exactly 4 bytes.
+    pub fn requested_ip(&self) -> Option<Ipv4Addr> {
+        self.ip_option(code::REQUESTED_IP)
+    }
+
+    /// Option 54; `None` unless exactly 4 bytes.
+    pub fn server_id(&self) -> Option<Ipv4Addr> {
+        self.ip_option(code::SERVER_ID)
+    }
+
+    /// Option 61; `None` if shorter than the 2 bytes (type + id) RFC 2132
+    /// §9.14 requires.
+    pub fn client_id(&self) -> Option<&[u8]> {
+        self.option(code::CLIENT_ID).filter(|v| v.len() >= 2)
+    }
+
+    /// Option 55; `None` if empty.
+    pub fn parameter_request_list(&self) -> Option<&[u8]> {
+        self.option(code::PARAMETER_REQUEST_LIST)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Option 57 as sent; `None` unless exactly 2 bytes. RFC 2132 §9.10 sets
+    /// a floor of 576 that the caller enforces, not the codec.
+    pub fn max_message_size(&self) -> Option<u16> {
+        let v: [u8; 2] = self.option(code::MAX_MESSAGE_SIZE)?.try_into().ok()?;
+        Some(u16::from_be_bytes(v))
+    }
+
+    /// Option 51; `None` unless exactly 4 bytes.
+    pub fn lease_time(&self) -> Option<u32> {
+        let v: [u8; 4] = self.option(code::LEASE_TIME)?.try_into().ok()?;
+        Some(u32::from_be_bytes(v))
+    }
+
+    /// Option 82 sub-options, raw; `None` if empty.
+    pub fn relay_agent_info(&self) -> Option<&[u8]> {
+        self.option(code::RELAY_AGENT_INFO)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+impl fmt::Debug for Message<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Options<'m, 'a>(&'m Message<'a>);
+        impl fmt::Debug for Options<'_, '_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map().entries(self.0.options()).finish()
+            }
+        }
+        f.debug_struct("Message")
+            .field("op", &self.op())
+            .field("xid", &format_args!("{:#010x}", self.xid()))
+            .field("flags", &format_args!("{:#06x}", self.flags()))
+            .field("ciaddr", &self.ciaddr())
+            .field("yiaddr", &self.yiaddr())
+            .field("siaddr", &self.siaddr())
+            .field("giaddr", &self.giaddr())
+            .field("chaddr", &self.chaddr())
+            .field("cookie", &self.cookie)
+            .field("options", &Options(self))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_options(opts: &[u8]) -> Vec<u8> {
+        let mut b = vec![0; OPTIONS];
+        b[COOKIE..OPTIONS].copy_from_slice(&MAGIC_COOKIE);
+        b.extend_from_slice(opts);
+        b
+    }
+
+    #[test]
+    fn walk_skips_pad_and_stops_at_end() {
+        let b = [0, 0, 53, 1, 1, 0, 255, 7, 7];
+        let mut seen = vec![];
+        walk(&b, 0, b.len(), |c, at, l| seen.push((c, at, l))).unwrap();
+        assert_eq!(seen, [(53, 4, 1)]);
+    }
+
+    #[test]
+    fn walk_reports_a_missing_length_byte() {
+        let b = [53, 1, 1, 61];
+        assert_eq!(
+            walk(&b, 0, b.len(), |_, _, _| ()),
+            Err(DecodeError::OptionOverrun {
+                code: 61,
+                offset: 3
+            })
+        );
+    }
+
+    #[test]
+    fn spill_past_the_inline_capacity_keeps_order() {
+        let mut opts = vec![];
+        for c in 101..=160u8 {
+            opts.extend_from_slice(&[c, 1, c]);
+        }
+        // A repeat of a spilled code, to concatenate outside the inline part.
+        opts.extend_from_slice(&[160, 1, 7, 255]);
+        let b = with_options(&opts);
+        let m = Message::parse(&b).unwrap();
+        let got: Vec<(u8, Vec<u8>)> = m.options().map(|(c, v)| (c, v.to_vec())).collect();
+        assert_eq!(got.len(), 60);
+        for (i, (c, v)) in got.iter().enumerate() {
+            assert_eq!(usize::from(*c), i + 101);
+            if *c == 160 {
+                assert_eq!(v, &[160, 7]);
+            } else {
+                assert_eq!(v, &[*c]);
+            }
+        }
+        assert_eq!(m.option(160), Some(&[160, 7][..]));
+        assert_eq!(m.option(161), None);
+    }
+
+    #[test]
+    fn too_long_is_rejected() {
+        let b = vec![0; MAX_MESSAGE_LEN + 1];
+        assert_eq!(
+            Message::parse(&b).unwrap_err(),
+            DecodeError::TooLong { len: b.len() }
+        );
+        let b = vec![0; MAX_MESSAGE_LEN];
+        assert!(Message::parse(&b).is_ok());
+    }
+
+    #[test]
+    fn debug_lists_options() {
+        let b = with_options(&[53, 1, 1, 255]);
+        let s = format!("{:?}", Message::parse(&b).unwrap());
+        assert!(s.contains("53: [1]"), "{s}");
+    }
+}
