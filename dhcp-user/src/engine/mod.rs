@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::events::Event;
 use crate::state::pool::Tag;
 use crate::state::Shared;
-use crate::state::table::LeaseTable;
+use crate::state::table::{Binding, LeaseTable};
 
 pub use key::{ClientKey, steering_key};
 pub use reply::Destination;
@@ -65,6 +65,18 @@ pub enum LeaseChange {
     Released { client: Box<[u8]>, addr: Ipv4Addr },
     Declined { client: Box<[u8]>, addr: Ipv4Addr, until_ms: u64 },
     Expired { client: Box<[u8]>, addr: Ipv4Addr },
+}
+
+/// An address a client holds, as [`Shard::holdings`] lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holding<'a> {
+    /// The client key (see [`ClientKey`]).
+    pub client: &'a [u8],
+    pub addr: Ipv4Addr,
+    /// When the lease or offer ends (ms; `u64::MAX` for infinite leases).
+    pub expires_ms: u64,
+    /// A bound lease, or a pending offer.
+    pub bound: bool,
 }
 
 /// Why the engine stayed silent; the datapath counts each reason.
@@ -165,6 +177,16 @@ impl Shard {
     /// Clients this shard has a record of.
     pub fn clients(&self) -> usize {
         self.local.table.len()
+    }
+
+    /// Every address this shard's clients hold: bound leases and pending
+    /// offers (what an operator's lease listing shows).
+    pub fn holdings(&self) -> impl Iterator<Item = Holding<'_>> {
+        self.local.table.records().flat_map(|r| {
+            let bound = r.binding.as_ref().and_then(Binding::bound).map(|h| Holding { client: &r.key, addr: h.addr, expires_ms: h.expires, bound: true });
+            let offered = r.offer.map(|h| Holding { client: &r.key, addr: h.addr, expires_ms: h.expires, bound: false });
+            bound.into_iter().chain(offered)
+        })
     }
 
     /// Answers one message. The reply, if any, is written to `out` (at
