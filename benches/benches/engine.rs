@@ -154,6 +154,7 @@ fn allocator(c: &mut Criterion) {
                 std::thread::scope(|s| {
                     for t in 0..threads {
                         let shared = Arc::clone(&shared);
+                        let cfg = Arc::clone(&cfg);
                         s.spawn(move || {
                             let pool = shared.pool(cfg.scopes[0].id);
                             let tag = Tag::from_hash(t as u64 + 1);

@@ -24,7 +24,7 @@ impl Local {
         if !net.active {
             return Outcome::silent(Silence::ScopeInactive);
         }
-        let rec = self.table.find_or_insert(cx.key.as_bytes(), cx.tag);
+        let rec = self.table.find_or_insert(cx.key.as_bytes(), cx.hash, cx.tag);
         let (held, options) = match config.reservation(net, cx.msg.client_id(), cx.msg.chaddr()) {
             Some(res) => {
                 let Some(scope) = select::scope_on_network(config, net, res.ip).filter(|s| s.active) else {

@@ -61,10 +61,10 @@ pub struct Reply {
 pub enum LeaseChange {
     /// A lease was granted or extended. `replaced` is an older address of
     /// the same client that was given back at the same time.
-    Bound { client: Box<[u8]>, addr: Ipv4Addr, expires_ms: u64, replaced: Option<Ipv4Addr> },
-    Released { client: Box<[u8]>, addr: Ipv4Addr },
-    Declined { client: Box<[u8]>, addr: Ipv4Addr, until_ms: u64 },
-    Expired { client: Box<[u8]>, addr: Ipv4Addr },
+    Bound { client: Arc<[u8]>, addr: Ipv4Addr, expires_ms: u64, replaced: Option<Ipv4Addr> },
+    Released { client: Arc<[u8]>, addr: Ipv4Addr },
+    Declined { client: Arc<[u8]>, addr: Ipv4Addr, until_ms: u64 },
+    Expired { client: Arc<[u8]>, addr: Ipv4Addr },
 }
 
 /// An address a client holds, as [`Shard::holdings`] lists it.
@@ -204,7 +204,8 @@ impl Shard {
         let shared = &*self.shared;
         let local = &mut self.local;
         local.note_unknown_options(shared, msg, now, events);
-        let cx = Ctx { shared, msg, meta, now, key: &key, tag: shared.tag(key.as_bytes()) };
+        let hash = shared.hash_key(key.as_bytes());
+        let cx = Ctx { shared, msg, meta, now, key: &key, hash, tag: Tag::from_hash(hash) };
         match kind {
             MessageType::Discover => local.discover(&cx, out, events),
             MessageType::Request => local.request(&cx, out, events),
@@ -253,6 +254,8 @@ struct Ctx<'m, 'a> {
     meta: &'m RecvMeta,
     now: u64,
     key: &'m ClientKey,
+    /// The key's hash (lease table index).
+    hash: u64,
     /// The client's tag in pool slots.
     tag: Tag,
 }

@@ -20,7 +20,7 @@ impl Local {
         {
             return Outcome::silent(Silence::OtherServerSelected);
         }
-        let Some(rec) = self.table.find(cx.key.as_bytes()) else {
+        let Some(rec) = self.table.find(cx.key.as_bytes(), cx.hash) else {
             return Outcome::silent(Silence::NotHeld);
         };
         let record = self.table.get_mut(rec);
@@ -66,7 +66,7 @@ impl Local {
 
     /// The client's record, if it holds `addr` as a bound lease.
     fn bound_record(&self, cx: &Ctx<'_, '_>, addr: Ipv4Addr) -> Option<RecordId> {
-        let rec = self.table.find(cx.key.as_bytes())?;
+        let rec = self.table.find(cx.key.as_bytes(), cx.hash)?;
         let record = self.table.get(rec);
         record.binding.as_ref().and_then(Binding::bound).filter(|h| h.addr == addr).map(|_| rec)
     }

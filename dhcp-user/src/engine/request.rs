@@ -46,14 +46,14 @@ impl Local {
         let (state, addr) = match (msg.server_id(), msg.requested_ip()) {
             (Some(id), requested) => {
                 if !cx.is_ours(id) {
-                    if let Some(rec) = self.table.find(cx.key.as_bytes()) {
+                    if let Some(rec) = self.table.find(cx.key.as_bytes(), cx.hash) {
                         self.withdraw_offer(cx.shared, rec);
                     }
                     return Outcome::silent(Silence::OtherServerSelected);
                 }
                 // Option 50 is required here; some clients put the address
                 // in ciaddr instead, and an offer on record settles it too.
-                let offered = self.table.find(cx.key.as_bytes()).and_then(|r| self.table.get(r).offer).map(|h| h.addr);
+                let offered = self.table.find(cx.key.as_bytes(), cx.hash).and_then(|r| self.table.get(r).offer).map(|h| h.addr);
                 match requested.or((!ciaddr.is_unspecified()).then_some(ciaddr)).or(offered) {
                     Some(addr) => (ClientState::Selecting, addr),
                     None => return Outcome::silent(Silence::Malformed),
@@ -81,7 +81,7 @@ impl Local {
             if res.ip != addr {
                 return self.nak(cx, addr, NakReason::ReservedElsewhere, out, events);
             }
-            let rec = self.table.find_or_insert(cx.key.as_bytes(), cx.tag);
+            let rec = self.table.find_or_insert(cx.key.as_bytes(), cx.hash, cx.tag);
             let held = Held { scope: scope.id, addr, slot: None, expires: 0 };
             return self.ack(cx, rec, scope, held, &res.options, out);
         }
@@ -89,7 +89,7 @@ impl Local {
             return self.nak(cx, addr, NakReason::HeldByOther, out, events);
         }
 
-        let rec = self.table.find(cx.key.as_bytes());
+        let rec = self.table.find(cx.key.as_bytes(), cx.hash);
         if let Some(rec) = rec
             && let Some(held) = self.held_by_client(cx, rec, addr)
         {
@@ -121,7 +121,7 @@ impl Local {
             return self.nak(cx, addr, NakReason::HeldByOther, out, events);
         }
         low_address_check(cx, scope.id, events);
-        let rec = self.table.find_or_insert(cx.key.as_bytes(), cx.tag);
+        let rec = self.table.find_or_insert(cx.key.as_bytes(), cx.hash, cx.tag);
         let held = Held { scope: scope.id, addr, slot: Some(slot), expires: 0 };
         self.ack(cx, rec, scope, held, &scope.options, out)
     }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::config::{Config, ScopeId};
-use pool::{Pool, Tag};
+use pool::Pool;
 
 /// State shared by every shard: the configuration snapshot and one pool per
 /// scope.
@@ -26,7 +26,7 @@ pub struct Shared {
     /// address is found there again.
     full_warned: Vec<AtomicBool>,
     shards: usize,
-    tag_hasher: ahash::RandomState,
+    key_hasher: ahash::RandomState,
 }
 
 impl Shared {
@@ -41,9 +41,9 @@ impl Shared {
             low_warned,
             full_warned,
             shards,
-            // Fixed seeds: tags must not change while the process runs, and
-            // they never leave it.
-            tag_hasher: ahash::RandomState::with_seeds(0x7864_6863, 0x7064, 0x6c65_6173, 0x6573),
+            // Fixed seeds: hashes must not change while the process runs,
+            // and they never leave it.
+            key_hasher: ahash::RandomState::with_seeds(0x7864_6863, 0x7064, 0x6c65_6173, 0x6573),
         }
     }
 
@@ -55,9 +55,10 @@ impl Shared {
         self.shards
     }
 
-    /// The slot tag of a client key.
-    pub fn tag(&self, key: &[u8]) -> Tag {
-        Tag::from_hash(self.tag_hasher.hash_one(key))
+    /// The hash of a client key: computed once per message, it indexes the
+    /// shard's lease table and gives the client's slot [`Tag`].
+    pub fn hash_key(&self, key: &[u8]) -> u64 {
+        self.key_hasher.hash_one(key)
     }
 
     /// Updates the low-address hysteresis of `scope`; true when the caller

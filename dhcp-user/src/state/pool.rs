@@ -15,6 +15,8 @@
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+use crossbeam_utils::CachePadded;
+
 use crate::config::Scope;
 
 /// Slot value of a free address.
@@ -75,9 +77,10 @@ pub struct Pool {
     slots: Box<[AtomicU64]>,
     /// Addresses that could ever be handed out (not excluded or reserved).
     capacity: u32,
-    free: AtomicU32,
     slice_len: u32,
-    slice_free: Box<[AtomicU32]>,
+    /// Free addresses per slice, each on its own cache line: a shard mostly
+    /// updates its own slice's counter, and no counter is shared by all.
+    slice_free: Box<[CachePadded<AtomicU32>]>,
 }
 
 impl Pool {
@@ -98,9 +101,8 @@ impl Pool {
             segments,
             slots,
             capacity: total,
-            free: AtomicU32::new(total),
             slice_len,
-            slice_free: (0..slice_count).map(|_| AtomicU32::new(0)).collect(),
+            slice_free: (0..slice_count).map(|_| CachePadded::new(AtomicU32::new(0))).collect(),
         };
         for (index, addr) in (0..total).map(|i| (i, pool.addr_at(i))) {
             let a = u32::from(addr);
@@ -118,7 +120,6 @@ impl Pool {
             }
         }
         pool.capacity = capacity;
-        pool.free.store(capacity, Ordering::Relaxed);
         pool
     }
 
@@ -127,9 +128,10 @@ impl Pool {
         self.capacity
     }
 
-    /// Addresses free right now.
+    /// Addresses free right now (a sum over slices: exact when no claim is
+    /// in flight, close enough for thresholds otherwise).
     pub fn free(&self) -> u32 {
-        self.free.load(Ordering::Relaxed)
+        self.slice_free.iter().map(|f| f.load(Ordering::Relaxed)).sum()
     }
 
     /// The slot index of `addr`, if it lies in a dynamic range.
@@ -178,9 +180,6 @@ impl Pool {
     /// `cursor` (which moves on, so successive claims do not rescan), then
     /// borrowing from the other slices in turn.
     pub fn claim_any(&self, shard: usize, tag: Tag, cursor: &mut u32) -> Option<u32> {
-        if self.free() == 0 {
-            return None;
-        }
         let slices = self.slice_free.len();
         for step in 0..slices {
             let slice = (shard + step) % slices;
@@ -193,14 +192,15 @@ impl Pool {
             // The cursor belongs to the shard's own slice; borrowed slices
             // are scanned from their start.
             let offset = if step == 0 { *cursor % len } else { 0 };
-            for k in 0..len {
-                let index = start + (offset + k) % len;
-                if self.slots[index as usize].load(Ordering::Relaxed) == FREE && self.try_claim(index, tag) {
-                    if step == 0 {
-                        *cursor = (offset + k + 1) % len;
-                    }
-                    return Some(index);
+            let from_cursor = (start + offset..end).chain(start..start + offset);
+            if let Some(index) = from_cursor
+                .into_iter()
+                .find(|&i| self.slots[i as usize].load(Ordering::Relaxed) == FREE && self.try_claim(i, tag))
+            {
+                if step == 0 {
+                    *cursor = index + 1 - start;
                 }
+                return Some(index);
             }
         }
         None
@@ -214,11 +214,9 @@ impl Pool {
             let slice = &self.slice_free[(index / self.slice_len) as usize];
             match (from, to) {
                 (FREE, _) => {
-                    self.free.fetch_sub(1, Ordering::Relaxed);
                     slice.fetch_sub(1, Ordering::Relaxed);
                 }
                 (_, FREE) => {
-                    self.free.fetch_add(1, Ordering::Relaxed);
                     slice.fetch_add(1, Ordering::Relaxed);
                 }
                 _ => {}

@@ -10,7 +10,9 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::Ipv4Addr;
 
-use ahash::AHashMap;
+use std::sync::Arc;
+
+use hashbrown::HashTable;
 
 use super::pool::Tag;
 use crate::config::ScopeId;
@@ -53,7 +55,10 @@ impl Binding {
 /// Everything a shard knows about one client.
 #[derive(Debug)]
 pub struct Record {
-    pub key: Box<[u8]>,
+    /// Shared with the lease changes that name the client, without a copy.
+    pub key: Arc<[u8]>,
+    /// The key's hash, computed once per message (see `Shared::hash_key`).
+    hash: u64,
     pub tag: Tag,
     pub binding: Option<Binding>,
     /// An outstanding offer of an address other than a bound one.
@@ -78,23 +83,28 @@ pub struct RecordId(u32);
 pub struct LeaseTable {
     records: Vec<Option<Record>>,
     free: Vec<u32>,
-    index: AHashMap<Box<[u8]>, u32>,
+    /// Slab positions by key hash: the key lives once, in its record.
+    index: HashTable<u32>,
     timers: BinaryHeap<Reverse<(u64, Timer)>>,
     next_generation: u32,
 }
 
 impl LeaseTable {
-    pub fn find(&self, key: &[u8]) -> Option<RecordId> {
-        self.index.get(key).map(|&i| RecordId(i))
+    /// The record of the client with `key`, whose hash is `hash`.
+    pub fn find(&self, key: &[u8], hash: u64) -> Option<RecordId> {
+        let records = &self.records;
+        self.index
+            .find(hash, |&i| records[i as usize].as_ref().is_some_and(|r| &*r.key == key))
+            .map(|&i| RecordId(i))
     }
 
     /// The record for `key`, created empty if the client is new.
-    pub fn find_or_insert(&mut self, key: &[u8], tag: Tag) -> RecordId {
-        if let Some(id) = self.find(key) {
+    pub fn find_or_insert(&mut self, key: &[u8], hash: u64, tag: Tag) -> RecordId {
+        if let Some(id) = self.find(key, hash) {
             return id;
         }
         self.next_generation = self.next_generation.wrapping_add(1);
-        let record = Record { key: key.into(), tag, binding: None, offer: None, generation: self.next_generation };
+        let record = Record { key: key.into(), hash, tag, binding: None, offer: None, generation: self.next_generation };
         let i = match self.free.pop() {
             Some(i) => {
                 self.records[i as usize] = Some(record);
@@ -105,7 +115,8 @@ impl LeaseTable {
                 (self.records.len() - 1) as u32
             }
         };
-        self.index.insert(key.into(), i);
+        let records = &self.records;
+        self.index.insert_unique(hash, i, |&j| records[j as usize].as_ref().map_or(0, |r| r.hash));
         RecordId(i)
     }
 
@@ -119,7 +130,9 @@ impl LeaseTable {
 
     pub fn remove(&mut self, id: RecordId) {
         if let Some(r) = self.records[id.0 as usize].take() {
-            self.index.remove(&r.key);
+            if let Ok(entry) = self.index.find_entry(r.hash, |&i| i == id.0) {
+                entry.remove();
+            }
             self.free.push(id.0);
         }
     }
