@@ -6,4 +6,5 @@
 //! bit-for-bit on how a client is steered.
 #![no_std]
 
+pub mod counters;
 pub mod steer;

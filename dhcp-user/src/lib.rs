@@ -6,3 +6,4 @@ pub mod config;
 pub mod engine;
 pub mod events;
 pub mod state;
+pub mod xdp;

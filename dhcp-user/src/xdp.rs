@@ -1,0 +1,208 @@
+//! The XDP program in front of the server: load, attach, read counters.
+//!
+//! Owns the `dhcp-ebpf` object embedded at build time and, per instance,
+//! one loaded copy of it attached to one interface: the program, its maps,
+//! the bpf_link that keeps it attached, and the thread that forwards the
+//! program's error log into the `log` crate. Dropping an [`XdpProgram`]
+//! detaches it and frees all of that.
+//!
+//! It must never interpret packets (the program does; userspace only reads
+//! what the program counted), never touch an interface it was not given,
+//! and never leave a program attached behind it: attaching goes through a
+//! bpf_link, which the kernel removes when its last descriptor closes, even
+//! if the process dies.
+
+mod log_forwarder;
+
+use std::fmt;
+
+use aya::{
+    Ebpf, EbpfError,
+    maps::{MapData, MapError, PerCpuArray},
+    programs::{ProgramError, Xdp},
+};
+use dhcp_common::counters::{COUNTERS_MAP, Counter};
+use thiserror::Error;
+
+use self::log_forwarder::LogForwarder;
+
+/// The XDP object built by `build.rs` from `dhcp-ebpf`.
+static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/xdhcpd-xdp"));
+
+/// Name of the `#[xdp]` function in `dhcp-ebpf/src/main.rs`.
+const PROGRAM: &str = "xdhcpd";
+
+/// Where in the kernel the program runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum XdpMode {
+    /// Generic XDP (`skb` mode): works on any interface, after the kernel
+    /// has allocated a socket buffer, so it is the slower of the two.
+    Generic,
+    /// Native XDP (`driver` mode): runs in the driver before any
+    /// allocation; the driver must support it.
+    Native,
+}
+
+impl XdpMode {
+    fn aya(self) -> aya::programs::XdpMode {
+        match self {
+            Self::Generic => aya::programs::XdpMode::Skb,
+            Self::Native => aya::programs::XdpMode::Driver,
+        }
+    }
+}
+
+impl fmt::Display for XdpMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Generic => "generic (skb)",
+            Self::Native => "native (driver)",
+        })
+    }
+}
+
+/// The program's counters, summed over all CPUs (see
+/// `dhcp_common::counters::Counter` for what each one counts).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct XdpCounters {
+    pub frames: u64,
+    pub dhcp: u64,
+    pub passed: u64,
+    pub malformed: u64,
+}
+
+#[derive(Debug, Error)]
+pub enum XdpError {
+    #[error("{iface}: cannot load the XDP object")]
+    Load {
+        iface: String,
+        #[source]
+        source: Box<EbpfError>,
+    },
+    #[error("{iface}: the XDP object has no {what}")]
+    Object { iface: String, what: &'static str },
+    #[error("{iface}: the kernel refused the XDP program")]
+    Program {
+        iface: String,
+        #[source]
+        source: Box<ProgramError>,
+    },
+    #[error("{iface}: cannot attach the XDP program in {mode} mode")]
+    Attach {
+        iface: String,
+        mode: XdpMode,
+        #[source]
+        source: Box<ProgramError>,
+    },
+    #[error("{iface}: cannot read the XDP counters")]
+    Counters {
+        iface: String,
+        #[source]
+        source: Box<MapError>,
+    },
+    #[error("{iface}: cannot forward the XDP program's log")]
+    Log {
+        iface: String,
+        #[source]
+        source: log_forwarder::Error,
+    },
+}
+
+/// The XDP program, loaded and attached to one interface.
+pub struct XdpProgram {
+    // Held for its drop, which detaches the program (and is declared first
+    // so that it happens before the rest goes away).
+    _ebpf: Ebpf,
+    counters: PerCpuArray<MapData, u64>,
+    _log: LogForwarder,
+    iface: String,
+}
+
+impl XdpProgram {
+    /// Loads a fresh copy of the program (with zeroed counters) and attaches
+    /// it to `iface` in `mode`. Needs CAP_BPF and CAP_NET_ADMIN.
+    pub fn attach(iface: &str, mode: XdpMode) -> Result<Self, XdpError> {
+        let mut ebpf = Ebpf::load(OBJECT).map_err(|source| XdpError::Load {
+            iface: iface.to_owned(),
+            source: source.into(),
+        })?;
+        // Taken before the program loads: the program refers to the log map,
+        // which must stay open, and the forwarder keeps it.
+        let log = LogForwarder::start(&mut ebpf, iface).map_err(|source| XdpError::Log {
+            iface: iface.to_owned(),
+            source,
+        })?;
+        let program: &mut Xdp = ebpf
+            .program_mut(PROGRAM)
+            .ok_or_else(|| XdpError::Object {
+                iface: iface.to_owned(),
+                what: "program `xdhcpd`",
+            })?
+            .try_into()
+            .map_err(|source: ProgramError| XdpError::Program {
+                iface: iface.to_owned(),
+                source: source.into(),
+            })?;
+        program.load().map_err(|source| XdpError::Program {
+            iface: iface.to_owned(),
+            source: source.into(),
+        })?;
+        // The link stays owned by the program, so dropping `ebpf` detaches.
+        program
+            .attach(iface, mode.aya())
+            .map_err(|source| XdpError::Attach {
+                iface: iface.to_owned(),
+                mode,
+                source: source.into(),
+            })?;
+        let counters = ebpf
+            .take_map(COUNTERS_MAP)
+            .ok_or_else(|| XdpError::Object {
+                iface: iface.to_owned(),
+                what: "counter map",
+            })?;
+        let counters = PerCpuArray::try_from(counters).map_err(|source| XdpError::Counters {
+            iface: iface.to_owned(),
+            source: source.into(),
+        })?;
+        Ok(Self {
+            _ebpf: ebpf,
+            counters,
+            _log: log,
+            iface: iface.to_owned(),
+        })
+    }
+
+    /// Reads every counter, summed over the CPUs.
+    ///
+    /// Each slot is read on its own, so a frame counted while this runs may
+    /// show in one counter and not yet in another.
+    pub fn counters(&self) -> Result<XdpCounters, XdpError> {
+        let mut out = XdpCounters::default();
+        for counter in Counter::ALL {
+            let per_cpu =
+                self.counters
+                    .get(&counter.index(), 0)
+                    .map_err(|source| XdpError::Counters {
+                        iface: self.iface.clone(),
+                        source: source.into(),
+                    })?;
+            let total = per_cpu.iter().sum();
+            match counter {
+                Counter::Frames => out.frames = total,
+                Counter::Dhcp => out.dhcp = total,
+                Counter::Passed => out.passed = total,
+                Counter::Malformed => out.malformed = total,
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Debug for XdpProgram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("XdpProgram")
+            .field("iface", &self.iface)
+            .finish_non_exhaustive()
+    }
+}

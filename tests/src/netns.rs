@@ -1,0 +1,186 @@
+//! [`NetNs`]: a network namespace joined to the caller's by a veth pair.
+//!
+//! ```text
+//!   caller's namespace            namespace `name`
+//!   host_if (no address)  <--->   ns_if 192.0.2.2/24
+//! ```
+//!
+//! The host end gets no address: the caller's namespace is shared with the
+//! rest of the machine, and an address there would add routes to it. Test
+//! traffic starts inside the namespace (see [`NetNs::run_in`]) and stays
+//! on the pair. IPv6 is off on both ends so that the kernel sends no
+//! neighbour discovery or MLD frames of its own: tests count frames exactly.
+
+use std::{
+    env,
+    fs::{self, File},
+    net::Ipv4Addr,
+    path::Path,
+    process::Command,
+    sync::atomic::{AtomicU32, Ordering},
+    thread,
+};
+
+use anyhow::{Context, Result, bail};
+use nix::sched::{CloneFlags, setns};
+
+/// Address of the namespace end, from TEST-NET-1 (RFC 5737): reserved for
+/// documentation, so it is never anybody's real address.
+const NS_ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+const NS_PREFIX: u8 = 24;
+
+/// Tells apart the namespaces of one test process; the pid tells apart
+/// processes, so tests can run in parallel threads and binaries.
+static NEXT_ID: AtomicU32 = AtomicU32::new(0);
+
+/// A network namespace with a veth pair into it, removed on drop (also when
+/// the test panics).
+pub struct NetNs {
+    name: String,
+    host_if: String,
+    ns_if: String,
+}
+
+impl NetNs {
+    /// Creates the namespace and the pair, both ends up. Needs root.
+    pub fn new() -> Result<Self> {
+        let pid = std::process::id();
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        // Interface names are at most 15 bytes: "xd" + pid (≤ 7 hex digits)
+        // + end letter + id.
+        let ns = Self {
+            name: format!("xdhcpd-test-{pid}-{id}"),
+            host_if: format!("xd{pid:x}h{id}"),
+            ns_if: format!("xd{pid:x}n{id}"),
+        };
+        // From here on, `ns` drops whatever exists if a step fails.
+        ns.create()
+            .with_context(|| format!("setting up namespace {}", ns.name))?;
+        Ok(ns)
+    }
+
+    fn create(&self) -> Result<()> {
+        let (name, host_if, ns_if) = (&self.name, &self.host_if, &self.ns_if);
+        ip(&["netns", "add", name])?;
+        // One queue per end: with several, native XDP would spread frames
+        // over queues by the sender's TX queue.
+        ip(&[
+            "link",
+            "add",
+            host_if,
+            "numtxqueues",
+            "1",
+            "numrxqueues",
+            "1",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            ns_if,
+            "numtxqueues",
+            "1",
+            "numrxqueues",
+            "1",
+            "netns",
+            name,
+        ])?;
+        disable_ipv6(host_if)?;
+        self.run_in(|| disable_ipv6(ns_if))??;
+        ip(&["link", "set", host_if, "up"])?;
+        ip(&["-n", name, "link", "set", "lo", "up"])?;
+        ip(&["-n", name, "link", "set", ns_if, "up"])?;
+        let addr = format!("{NS_ADDR}/{NS_PREFIX}");
+        ip(&["-n", name, "addr", "add", &addr, "dev", ns_if])?;
+        // veth leaves UDP checksums partial (TX offload); a receiver that
+        // checks them, as AF_XDP servers must, needs them complete.
+        if on_path("ethtool") {
+            run(Command::new("ip")
+                .args(["netns", "exec", name, "ethtool", "-K", ns_if, "tx", "off"]))?;
+        }
+        Ok(())
+    }
+
+    /// The namespace's name (for `ip netns exec`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The veth end in the caller's namespace.
+    pub fn host_if(&self) -> &str {
+        &self.host_if
+    }
+
+    /// The veth end inside the namespace.
+    pub fn ns_if(&self) -> &str {
+        &self.ns_if
+    }
+
+    /// The address of [`Self::ns_if`].
+    pub fn ns_addr(&self) -> Ipv4Addr {
+        NS_ADDR
+    }
+
+    /// Runs `f` on a thread that has entered the namespace: sockets it
+    /// opens and processes it spawns live there. Only that thread moves, so
+    /// the rest of the test (and the other tests) stay where they were.
+    pub fn run_in<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T> {
+        let path = Path::new("/run/netns").join(&self.name);
+        let ns = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        thread::scope(|s| {
+            s.spawn(|| {
+                setns(&ns, CloneFlags::CLONE_NEWNET)
+                    .with_context(|| format!("entering namespace {}", self.name))?;
+                Ok(f())
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        // Deleting the host end removes the pair at once; deleting the
+        // namespace alone would leave that to the kernel's deferred cleanup.
+        // Errors are printed, not raised: this may run during a panic, and
+        // a step that never happened has nothing to delete.
+        for args in [
+            ["link", "del", self.host_if.as_str()],
+            ["netns", "del", self.name.as_str()],
+        ] {
+            if let Err(err) = ip(&args) {
+                eprintln!("cleanup of {}: {err:#}", self.name);
+            }
+        }
+    }
+}
+
+fn disable_ipv6(iface: &str) -> Result<()> {
+    let path = format!("/proc/sys/net/ipv6/conf/{iface}/disable_ipv6");
+    // A kernel without IPv6 has no such file and sends no IPv6 either.
+    if Path::new(&path).exists() {
+        fs::write(&path, "1").with_context(|| format!("writing {path}"))?;
+    }
+    Ok(())
+}
+
+fn ip(args: &[&str]) -> Result<()> {
+    run(Command::new("ip").args(args))
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let out = cmd.output().with_context(|| format!("starting {cmd:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "{cmd:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+fn on_path(tool: &str) -> bool {
+    env::var_os("PATH")
+        .is_some_and(|paths| env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
+}
