@@ -92,8 +92,16 @@ fn bench_parse(c: &mut Criterion, name: &str, bytes: &[u8]) {
 }
 
 fn parse(c: &mut Criterion) {
-    bench_parse(c, "parse_discover", &client_message(v4::MessageType::Discover));
-    bench_parse(c, "parse_request", &client_message(v4::MessageType::Request));
+    bench_parse(
+        c,
+        "parse_discover",
+        &client_message(v4::MessageType::Discover),
+    );
+    bench_parse(
+        c,
+        "parse_request",
+        &client_message(v4::MessageType::Request),
+    );
 }
 
 /// The 8 options of the OFFER: type, server id, lease, T1, T2, mask, router,

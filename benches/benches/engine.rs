@@ -58,11 +58,19 @@ fn frames(build: impl Fn(&SimClient, &mut [u8]) -> usize) -> Vec<Vec<u8>> {
 }
 
 /// Decode + engine + encode of one frame; returns the reply's yiaddr.
-fn answer(shard: &mut Shard, frame: &[u8], out: &mut [u8], events: &mut Vec<dhcp_user::events::Event>) -> Ipv4Addr {
+fn answer(
+    shard: &mut Shard,
+    frame: &[u8],
+    out: &mut [u8],
+    events: &mut Vec<dhcp_user::events::Event>,
+) -> Ipv4Addr {
     let msg = Message::parse(frame).expect("bench frames decode");
     let outcome = shard.handle(&msg, &meta(), 1, out, events);
     events.clear();
-    assert!(outcome.reply.is_some(), "bench messages are answered: {outcome:?}");
+    assert!(
+        outcome.reply.is_some(),
+        "bench messages are answered: {outcome:?}"
+    );
     Ipv4Addr::from(<[u8; 4]>::try_from(&out[16..20]).expect("yiaddr"))
 }
 
@@ -92,7 +100,9 @@ fn messages(c: &mut Criterion) {
     let mut g = c.benchmark_group("message");
     g.throughput(Throughput::Elements(1));
 
-    g.bench_function("discover_to_offer", |b| b.iter_custom(|iters| batched(iters, |_, _| discovers.clone())));
+    g.bench_function("discover_to_offer", |b| {
+        b.iter_custom(|iters| batched(iters, |_, _| discovers.clone()))
+    });
 
     g.bench_function("request_to_ack", |b| {
         b.iter_custom(|iters| {
@@ -164,7 +174,9 @@ fn allocator(c: &mut Criterion) {
                             while left > 0 {
                                 let n = left.min(1024);
                                 for _ in 0..n {
-                                    held.push(pool.claim_any(t, tag, &mut cursor).expect("pool has room"));
+                                    held.push(
+                                        pool.claim_any(t, tag, &mut cursor).expect("pool has room"),
+                                    );
                                 }
                                 for slot in held.drain(..) {
                                     pool.release(slot, tag);

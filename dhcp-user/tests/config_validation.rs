@@ -24,7 +24,13 @@ fn the_example_configuration_is_valid() {
     assert_eq!(cfg.scopes.len(), 4);
     let dorm2 = cfg.scopes.iter().find(|s| &*s.name == "dorm-2").unwrap();
     assert_eq!(dorm2.network.len(), 2);
-    assert!(!cfg.scopes.iter().find(|s| &*s.name == "lab").unwrap().active);
+    assert!(
+        !cfg.scopes
+            .iter()
+            .find(|s| &*s.name == "lab")
+            .unwrap()
+            .active
+    );
 }
 
 #[test]
@@ -40,8 +46,14 @@ fn overlapping_ranges_and_subnets() {
         subnet = "10.0.0.128/25"
         "#,
     );
-    has(&errs, &["scope \"a\".ranges[1]", "10.0.0.40-10.0.0.60", "overlaps"]);
-    has(&errs, &["scope \"b\".subnet", "10.0.0.128/25", "overlaps", "\"a\""]);
+    has(
+        &errs,
+        &["scope \"a\".ranges[1]", "10.0.0.40-10.0.0.60", "overlaps"],
+    );
+    has(
+        &errs,
+        &["scope \"b\".subnet", "10.0.0.128/25", "overlaps", "\"a\""],
+    );
 }
 
 #[test]
@@ -64,9 +76,19 @@ fn reservation_outside_scope_and_duplicates() {
         ip = "10.0.0.7"
         "#,
     );
-    has(&errs, &["reservation[0].ip", "10.1.0.5", "outside", "10.0.0.0/24"]);
+    has(
+        &errs,
+        &["reservation[0].ip", "10.1.0.5", "outside", "10.0.0.0/24"],
+    );
     has(&errs, &["reservation[2].ip", "10.0.0.6", "twice"]);
-    has(&errs, &["reservation[2].mac", "02-00-00-00-00-02", "two reservations"]);
+    has(
+        &errs,
+        &[
+            "reservation[2].mac",
+            "02-00-00-00-00-02",
+            "two reservations",
+        ],
+    );
     has(&errs, &["reservation[3]", "mac", "client_id"]);
 }
 
@@ -82,8 +104,18 @@ fn router_outside_subnet_and_exclusion_outside_range() {
         options = { routers = ["10.0.1.1"] }
         "#,
     );
-    has(&errs, &["scope \"a\".options.routers", "10.0.1.1", "outside"]);
-    has(&errs, &["scope \"a\".exclusions[0]", "10.0.0.30", "not inside any range"]);
+    has(
+        &errs,
+        &["scope \"a\".options.routers", "10.0.1.1", "outside"],
+    );
+    has(
+        &errs,
+        &[
+            "scope \"a\".exclusions[0]",
+            "10.0.0.30",
+            "not inside any range",
+        ],
+    );
 }
 
 #[test]
@@ -164,8 +196,14 @@ fn options_checked_by_name_code_and_value() {
         options = { subnet-mask = "255.255.0.0" }
         "#,
     );
-    has(&errs, &["server.options.no-such-option", "not an option name"]);
-    has(&errs, &["server.options.53", "message type", "set by the server"]);
+    has(
+        &errs,
+        &["server.options.no-such-option", "not an option name"],
+    );
+    has(
+        &errs,
+        &["server.options.53", "message type", "set by the server"],
+    );
     has(&errs, &["server.options.interface-mtu", "70000"]);
     has(&errs, &["server.options.domain-name-servers", "10.0.0.256"]);
     has(&errs, &["scope \"a\".options.subnet-mask", "10.0.0.0/24"]);

@@ -97,7 +97,9 @@ impl World {
     fn new(shards: usize) -> World {
         let shared = shared(CONTESTED, shards);
         World {
-            shards: (0..shards).map(|i| Shard::new(Arc::clone(&shared), i)).collect(),
+            shards: (0..shards)
+                .map(|i| Shard::new(Arc::clone(&shared), i))
+                .collect(),
             now: 0,
             offered: HashMap::new(),
             owner: HashMap::new(),
@@ -113,11 +115,19 @@ impl World {
         let i = self.shard_of(&frame);
         let out = send(&mut self.shards[i], &frame, meta_direct(), self.now);
         match &out.outcome.change {
-            Some(LeaseChange::Bound { addr, expires_ms, replaced, .. }) => {
+            Some(LeaseChange::Bound {
+                addr,
+                expires_ms,
+                replaced,
+                ..
+            }) => {
                 if let Some((other, until)) = self.owner.get(addr)
                     && *other != c
                 {
-                    panic!("{addr} ACKed to client {c} while client {other} holds it until {until} (now {})", self.now);
+                    panic!(
+                        "{addr} ACKed to client {c} while client {other} holds it until {until} (now {})",
+                        self.now
+                    );
                 }
                 if let Some(old) = replaced {
                     self.owner.remove(old);
@@ -125,7 +135,11 @@ impl World {
                 self.owner.insert(*addr, (c, *expires_ms));
             }
             Some(LeaseChange::Released { addr, .. }) => {
-                assert_eq!(self.owner.remove(addr).map(|o| o.0), Some(c), "{addr} released by a non-owner");
+                assert_eq!(
+                    self.owner.remove(addr).map(|o| o.0),
+                    Some(c),
+                    "{addr} released by a non-owner"
+                );
             }
             Some(LeaseChange::Declined { addr, .. }) => {
                 // A client may also decline an address it was only offered.
@@ -189,7 +203,10 @@ impl World {
     }
 
     fn held_by(&self, c: u32) -> Option<Ipv4Addr> {
-        self.owner.iter().find(|(_, (o, _))| *o == c).map(|(a, _)| *a)
+        self.owner
+            .iter()
+            .find(|(_, (o, _))| *o == c)
+            .map(|(a, _)| *a)
     }
 
     /// Across all shards, every held address has exactly one holder.

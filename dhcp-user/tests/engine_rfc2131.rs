@@ -54,16 +54,39 @@ fn dora_on_the_direct_link() {
     assert_eq!(r.chaddr(), c.mac);
     assert_eq!(offer.option(54).unwrap(), IFACE.octets());
     assert_eq!(offer.option(51).unwrap(), 3600u32.to_be_bytes());
-    assert_eq!(offer.option(58).unwrap(), 1800u32.to_be_bytes(), "T1 = lease / 2");
-    assert_eq!(offer.option(59).unwrap(), 3150u32.to_be_bytes(), "T2 = lease * 7/8");
+    assert_eq!(
+        offer.option(58).unwrap(),
+        1800u32.to_be_bytes(),
+        "T1 = lease / 2"
+    );
+    assert_eq!(
+        offer.option(59).unwrap(),
+        3150u32.to_be_bytes(),
+        "T2 = lease * 7/8"
+    );
     assert_eq!(offer.option(1).unwrap(), [255, 255, 255, 0]);
     assert_eq!(offer.option(3).unwrap(), [10, 0, 0, 1]);
-    assert_eq!(offer.option(15).unwrap(), b"lan.example.net", "scope beats server");
-    assert_eq!(offer.option(6).unwrap(), [10, 0, 0, 53], "server options inherited");
-    assert!(offer.outcome.change.is_none(), "an offer is not durable state");
+    assert_eq!(
+        offer.option(15).unwrap(),
+        b"lan.example.net",
+        "scope beats server"
+    );
+    assert_eq!(
+        offer.option(6).unwrap(),
+        [10, 0, 0, 53],
+        "server options inherited"
+    );
+    assert!(
+        offer.outcome.change.is_none(),
+        "an offer is not durable state"
+    );
     // Broadcast bit clear, no ciaddr: unicast to yiaddr at chaddr.
     match offer.outcome.reply.unwrap().dest {
-        Destination::UnicastHw { addr: a, chaddr, hlen } => {
+        Destination::UnicastHw {
+            addr: a,
+            chaddr,
+            hlen,
+        } => {
             assert_eq!(a, addr);
             assert_eq!(&chaddr[..hlen as usize], &c.mac);
         }
@@ -74,7 +97,12 @@ fn dora_on_the_direct_link() {
     assert_eq!(ack.kind(), Some(MessageType::Ack));
     assert_eq!(ack.yiaddr(), addr);
     match ack.outcome.change {
-        Some(LeaseChange::Bound { addr: a, expires_ms, replaced: None, .. }) => {
+        Some(LeaseChange::Bound {
+            addr: a,
+            expires_ms,
+            replaced: None,
+            ..
+        }) => {
             assert_eq!(a, addr);
             assert_eq!(expires_ms, 1000 + 3_600_000);
         }
@@ -89,7 +117,10 @@ fn broadcast_bit_makes_the_reply_broadcast() {
     c.broadcast = true;
     let offer = send(&mut s, &c.discover(), meta_direct(), 0);
     assert_eq!(offer.outcome.reply.unwrap().dest, Destination::Broadcast);
-    assert!(offer.reply().flags().broadcast(), "flags are copied from the request");
+    assert!(
+        offer.reply().flags().broadcast(),
+        "flags are copied from the request"
+    );
 }
 
 #[test]
@@ -100,25 +131,39 @@ fn xid_change_between_discover_and_request_is_still_served() {
     c.xid ^= 0xdead_beef;
     let ack = send(&mut s, &c.select(addr, IFACE), meta_direct(), 10);
     assert_eq!(ack.kind(), Some(MessageType::Ack));
-    assert_eq!(ack.reply().xid(), c.xid, "the reply carries the REQUEST's xid");
+    assert_eq!(
+        ack.reply().xid(),
+        c.xid,
+        "the reply carries the REQUEST's xid"
+    );
 }
 
 #[test]
 fn offers_are_held_then_returned() {
     let mut s = shard(CONFIG);
     // 9 assignable addresses (10..19 minus the exclusion .15).
-    let held: Vec<Ipv4Addr> = (0..9).map(|n| send(&mut s, &client(100 + n).discover(), meta_direct(), 0).yiaddr()).collect();
+    let held: Vec<Ipv4Addr> = (0..9)
+        .map(|n| send(&mut s, &client(100 + n).discover(), meta_direct(), 0).yiaddr())
+        .collect();
     let mut unique = held.clone();
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), 9, "each pending offer holds its own address");
-    assert!(!held.contains(&ip("10.0.0.15")), "exclusions are never offered");
+    assert!(
+        !held.contains(&ip("10.0.0.15")),
+        "exclusions are never offered"
+    );
     let full = send(&mut s, &client(200).discover(), meta_direct(), 1000);
     assert_eq!(full.outcome.silence, Some(Silence::PoolExhausted));
     assert_eq!(full.event_ids(), [1063]);
     // Still within the offer timeout: nothing has come back.
     s.poll_timers(29_000, &mut Vec::new());
-    assert_eq!(send(&mut s, &client(201).discover(), meta_direct(), 29_000).outcome.silence, Some(Silence::PoolExhausted));
+    assert_eq!(
+        send(&mut s, &client(201).discover(), meta_direct(), 29_000)
+            .outcome
+            .silence,
+        Some(Silence::PoolExhausted)
+    );
     // After it, the offers return to the pool.
     s.poll_timers(31_000, &mut Vec::new());
     let again = send(&mut s, &client(202).discover(), meta_direct(), 31_000);
@@ -136,7 +181,12 @@ fn requested_address_is_offered_when_free() {
     let other = send(&mut s, &client(5).discover_wanting(want), meta_direct(), 0);
     assert_ne!(other.yiaddr(), want);
     // An address outside the ranges is not honoured.
-    let outside = send(&mut s, &client(6).discover_wanting(ip("10.0.0.99")), meta_direct(), 0);
+    let outside = send(
+        &mut s,
+        &client(6).discover_wanting(ip("10.0.0.99")),
+        meta_direct(),
+        0,
+    );
     assert_ne!(outside.yiaddr(), ip("10.0.0.99"));
 }
 
@@ -145,18 +195,42 @@ fn reservation_beats_binding_and_request_and_overrides_options() {
     let mut s = shard(CONFIG);
     let mut c = client(0);
     c.mac = [0x02, 0, 0, 0, 0x0a, 0x0a];
-    let offer = send(&mut s, &c.discover_wanting(ip("10.0.0.11")), meta_direct(), 0);
+    let offer = send(
+        &mut s,
+        &c.discover_wanting(ip("10.0.0.11")),
+        meta_direct(),
+        0,
+    );
     assert_eq!(offer.yiaddr(), ip("10.0.0.200"));
-    assert_eq!(offer.option(15).unwrap(), b"printers.example.net", "reservation beats scope");
-    assert_eq!(offer.option(3).unwrap(), [10, 0, 0, 1], "scope options still apply");
+    assert_eq!(
+        offer.option(15).unwrap(),
+        b"printers.example.net",
+        "reservation beats scope"
+    );
+    assert_eq!(
+        offer.option(3).unwrap(),
+        [10, 0, 0, 1],
+        "scope options still apply"
+    );
     let ack = send(&mut s, &c.select(ip("10.0.0.200"), IFACE), meta_direct(), 0);
     assert_eq!(ack.kind(), Some(MessageType::Ack));
     // Asking for anything else is refused: the client must move.
     let nak = send(&mut s, &c.init_reboot(ip("10.0.0.12")), meta_direct(), 0);
     assert_eq!(nak.kind(), Some(MessageType::Nak));
-    assert!(matches!(nak.events[0], dhcp_user::events::Event::LeaseNack { reason: NakReason::ReservedElsewhere, .. }));
+    assert!(matches!(
+        nak.events[0],
+        dhcp_user::events::Event::LeaseNack {
+            reason: NakReason::ReservedElsewhere,
+            ..
+        }
+    ));
     // Nobody else gets the reserved address, even asking for it.
-    let other = send(&mut s, &client(7).init_reboot(ip("10.0.0.200")), meta_direct(), 0);
+    let other = send(
+        &mut s,
+        &client(7).init_reboot(ip("10.0.0.200")),
+        meta_direct(),
+        0,
+    );
     assert_eq!(other.kind(), Some(MessageType::Nak));
 }
 
@@ -165,21 +239,45 @@ fn a_bound_client_gets_its_address_again() {
     let mut s = shard(CONFIG);
     let c = client(8);
     let addr = dora(&mut s, &c, 0);
-    let again = send(&mut s, &c.discover_wanting(ip("10.0.0.19")), meta_direct(), 5000);
-    assert_eq!(again.yiaddr(), addr, "current binding beats the requested address");
+    let again = send(
+        &mut s,
+        &c.discover_wanting(ip("10.0.0.19")),
+        meta_direct(),
+        5000,
+    );
+    assert_eq!(
+        again.yiaddr(),
+        addr,
+        "current binding beats the requested address"
+    );
 }
 
 #[test]
 fn request_for_another_server_withdraws_our_offer_silently() {
     let mut s = shard(CONFIG);
     let c = client(9);
-    let addr = send(&mut s, &c.discover_wanting(ip("10.0.0.10")), meta_direct(), 0).yiaddr();
+    let addr = send(
+        &mut s,
+        &c.discover_wanting(ip("10.0.0.10")),
+        meta_direct(),
+        0,
+    )
+    .yiaddr();
     assert_eq!(addr, ip("10.0.0.10"));
     let other = send(&mut s, &c.select(addr, ip("10.0.0.254")), meta_direct(), 10);
     assert!(other.reply.is_none());
     assert_eq!(other.outcome.silence, Some(Silence::OtherServerSelected));
     // The address is free at once, not only after the offer timeout.
-    assert_eq!(send(&mut s, &client(10).discover_wanting(addr), meta_direct(), 20).yiaddr(), addr);
+    assert_eq!(
+        send(
+            &mut s,
+            &client(10).discover_wanting(addr),
+            meta_direct(),
+            20
+        )
+        .yiaddr(),
+        addr
+    );
 }
 
 #[test]
@@ -210,7 +308,12 @@ fn init_reboot_rules() {
     let ack = send(&mut s, &c.init_reboot(addr), meta_direct(), 1000);
     assert_eq!(ack.kind(), Some(MessageType::Ack));
     // Wrong network (client moved from elsewhere): NAK, broadcast.
-    let nak = send(&mut s, &c.init_reboot(ip("192.168.1.20")), meta_direct(), 1000);
+    let nak = send(
+        &mut s,
+        &c.init_reboot(ip("192.168.1.20")),
+        meta_direct(),
+        1000,
+    );
     assert_eq!(nak.kind(), Some(MessageType::Nak));
     assert_eq!(nak.outcome.reply.unwrap().dest, Destination::Broadcast);
     assert_eq!(nak.yiaddr(), Ipv4Addr::UNSPECIFIED);
@@ -218,21 +321,44 @@ fn init_reboot_rules() {
     assert!(nak.option(56).is_some(), "a NAK says why");
     assert_eq!(nak.event_ids(), [1011]);
     // Unknown client, free address, authoritative scope: NAK.
-    let unknown = send(&mut s, &client(15).init_reboot(ip("10.0.0.18")), meta_direct(), 1000);
+    let unknown = send(
+        &mut s,
+        &client(15).init_reboot(ip("10.0.0.18")),
+        meta_direct(),
+        1000,
+    );
     assert_eq!(unknown.kind(), Some(MessageType::Nak));
-    assert!(matches!(unknown.events[0], dhcp_user::events::Event::LeaseNack { reason: NakReason::UnknownClient, .. }));
+    assert!(matches!(
+        unknown.events[0],
+        dhcp_user::events::Event::LeaseNack {
+            reason: NakReason::UnknownClient,
+            ..
+        }
+    ));
 }
 
 #[test]
 fn init_reboot_of_an_unknown_client_is_silent_when_not_authoritative() {
-    let cfg = CONFIG.replacen("lease_time = 3600", "lease_time = 3600\nauthoritative = false", 1);
+    let cfg = CONFIG.replacen(
+        "lease_time = 3600",
+        "lease_time = 3600\nauthoritative = false",
+        1,
+    );
     let mut s = shard(&cfg);
-    let out = send(&mut s, &client(16).init_reboot(ip("10.0.0.18")), meta_direct(), 0);
+    let out = send(
+        &mut s,
+        &client(16).init_reboot(ip("10.0.0.18")),
+        meta_direct(),
+        0,
+    );
     assert!(out.reply.is_none());
     assert_eq!(out.outcome.silence, Some(Silence::NotAuthoritative));
     // A known-wrong address is still NAKed: it would break the client.
     let a = dora(&mut s, &client(17), 0);
-    assert_eq!(send(&mut s, &client(18).init_reboot(a), meta_direct(), 0).kind(), Some(MessageType::Nak));
+    assert_eq!(
+        send(&mut s, &client(18).init_reboot(a), meta_direct(), 0).kind(),
+        Some(MessageType::Nak)
+    );
 }
 
 #[test]
@@ -240,14 +366,23 @@ fn renewing_and_rebinding() {
     let mut s = shard(CONFIG);
     let c = client(19);
     let addr = dora(&mut s, &c, 0);
-    let unicast = dhcp_user::engine::RecvMeta { dst: IFACE, src: SocketAddrV4::new(addr, 68), ..meta_direct() };
+    let unicast = dhcp_user::engine::RecvMeta {
+        dst: IFACE,
+        src: SocketAddrV4::new(addr, 68),
+        ..meta_direct()
+    };
     let renew = send(&mut s, &c.renew(addr), unicast, 30 * MINUTE);
     assert_eq!(renew.kind(), Some(MessageType::Ack));
     assert_eq!(renew.reply().ciaddr(), addr);
     assert_eq!(renew.yiaddr(), addr);
-    assert_eq!(renew.outcome.reply.unwrap().dest, Destination::Unicast(SocketAddrV4::new(addr, 68)));
+    assert_eq!(
+        renew.outcome.reply.unwrap().dest,
+        Destination::Unicast(SocketAddrV4::new(addr, 68))
+    );
     match renew.outcome.change {
-        Some(LeaseChange::Bound { expires_ms, .. }) => assert_eq!(expires_ms, 30 * MINUTE + 3_600_000),
+        Some(LeaseChange::Bound { expires_ms, .. }) => {
+            assert_eq!(expires_ms, 30 * MINUTE + 3_600_000)
+        }
         other => panic!("{other:?}"),
     }
     // REBINDING: same rules, broadcast to any server.
@@ -266,13 +401,19 @@ fn renewing_and_rebinding() {
 fn renewal_of_a_lease_the_server_forgot_is_acked_if_free() {
     let mut s = shard(CONFIG);
     let c = client(21);
-    let unicast = dhcp_user::engine::RecvMeta { dst: IFACE, ..meta_direct() };
+    let unicast = dhcp_user::engine::RecvMeta {
+        dst: IFACE,
+        ..meta_direct()
+    };
     let ack = send(&mut s, &c.renew(ip("10.0.0.16")), unicast, 0);
     assert_eq!(ack.kind(), Some(MessageType::Ack));
     assert_eq!(ack.yiaddr(), ip("10.0.0.16"));
     // The address is now held: nobody else is offered it.
     for n in 0..8 {
-        assert_ne!(send(&mut s, &client(300 + n).discover(), meta_direct(), 0).yiaddr(), ip("10.0.0.16"));
+        assert_ne!(
+            send(&mut s, &client(300 + n).discover(), meta_direct(), 0).yiaddr(),
+            ip("10.0.0.16")
+        );
     }
 }
 
@@ -287,7 +428,10 @@ fn lease_expiry_frees_the_address_and_keeps_affinity() {
     s.poll_timers(3_600_000, &mut changes);
     assert!(matches!(&changes[..], [LeaseChange::Expired { addr: a, .. }] if *a == addr));
     // The client comes back: it gets the same address.
-    assert_eq!(send(&mut s, &c.discover(), meta_direct(), 3_700_000).yiaddr(), addr);
+    assert_eq!(
+        send(&mut s, &c.discover(), meta_direct(), 3_700_000).yiaddr(),
+        addr
+    );
 }
 
 #[test]
@@ -295,7 +439,17 @@ fn expired_address_goes_to_others_when_the_pool_needs_it() {
     let mut s = shard(CONFIG);
     let first = dora(&mut s, &client(23), 0);
     s.poll_timers(3_600_000, &mut Vec::new());
-    let taken: Vec<Ipv4Addr> = (0..9).map(|n| send(&mut s, &client(400 + n).discover(), meta_direct(), 3_600_001).yiaddr()).collect();
+    let taken: Vec<Ipv4Addr> = (0..9)
+        .map(|n| {
+            send(
+                &mut s,
+                &client(400 + n).discover(),
+                meta_direct(),
+                3_600_001,
+            )
+            .yiaddr()
+        })
+        .collect();
     assert!(taken.contains(&first));
 }
 
@@ -307,15 +461,28 @@ fn decline_quarantines_the_address() {
     let d = send(&mut s, &c.decline(addr, IFACE), meta_direct(), 1000);
     assert!(d.reply.is_none());
     assert_eq!(d.event_ids(), [1012]);
-    assert!(matches!(d.outcome.change, Some(LeaseChange::Declined { addr: a, until_ms, .. }) if a == addr && until_ms == 1000 + 3_600_000));
+    assert!(
+        matches!(d.outcome.change, Some(LeaseChange::Declined { addr: a, until_ms, .. }) if a == addr && until_ms == 1000 + 3_600_000)
+    );
     // Nobody is offered it while quarantined...
     for n in 0..8 {
-        assert_ne!(send(&mut s, &client(500 + n).discover(), meta_direct(), 2000).yiaddr(), addr);
+        assert_ne!(
+            send(&mut s, &client(500 + n).discover(), meta_direct(), 2000).yiaddr(),
+            addr
+        );
     }
-    assert_eq!(send(&mut s, &client(600).discover(), meta_direct(), 2000).outcome.silence, Some(Silence::PoolExhausted));
+    assert_eq!(
+        send(&mut s, &client(600).discover(), meta_direct(), 2000)
+            .outcome
+            .silence,
+        Some(Silence::PoolExhausted)
+    );
     // ...and it comes back when the quarantine ends.
     s.poll_timers(1000 + 3_600_000, &mut Vec::new());
-    assert_eq!(send(&mut s, &client(601).discover(), meta_direct(), 3_700_000).yiaddr(), addr);
+    assert_eq!(
+        send(&mut s, &client(601).discover(), meta_direct(), 3_700_000).yiaddr(),
+        addr
+    );
 }
 
 #[test]
@@ -328,7 +495,10 @@ fn decline_or_release_by_a_non_holder_is_ignored() {
     let forged = send(&mut s, &client(26).release(addr, IFACE), meta_direct(), 0);
     assert_eq!(forged.outcome.silence, Some(Silence::NotHeld));
     // The owner still renews fine.
-    assert_eq!(send(&mut s, &client(25).renew(addr), meta_direct(), 0).kind(), Some(MessageType::Ack));
+    assert_eq!(
+        send(&mut s, &client(25).renew(addr), meta_direct(), 0).kind(),
+        Some(MessageType::Ack)
+    );
 }
 
 #[test]
@@ -341,21 +511,31 @@ fn release_frees_the_address_and_the_client_gets_it_back() {
     assert_eq!(r.event_ids(), [1013]);
     assert!(matches!(r.outcome.change, Some(LeaseChange::Released { addr: a, .. }) if a == addr));
     // Released means free: a renewal is no longer a renewal of a lease.
-    assert_eq!(send(&mut s, &c.discover(), meta_direct(), 2000).yiaddr(), addr, "affinity");
+    assert_eq!(
+        send(&mut s, &c.discover(), meta_direct(), 2000).yiaddr(),
+        addr,
+        "affinity"
+    );
 }
 
 #[test]
 fn inform_gets_configuration_without_an_address() {
     let mut s = shard(CONFIG);
     let c = client(28);
-    let unicast = dhcp_user::engine::RecvMeta { dst: IFACE, ..meta_direct() };
+    let unicast = dhcp_user::engine::RecvMeta {
+        dst: IFACE,
+        ..meta_direct()
+    };
     let ack = send(&mut s, &c.inform(ip("10.0.0.77")), unicast, 0);
     assert_eq!(ack.kind(), Some(MessageType::Ack));
     assert_eq!(ack.yiaddr(), Ipv4Addr::UNSPECIFIED);
     assert_eq!(ack.reply().ciaddr(), ip("10.0.0.77"));
     assert!(ack.option(51).is_none() && ack.option(58).is_none() && ack.option(59).is_none());
     assert_eq!(ack.option(3).unwrap(), [10, 0, 0, 1]);
-    assert_eq!(ack.outcome.reply.unwrap().dest, Destination::Unicast(SocketAddrV4::new(ip("10.0.0.77"), 68)));
+    assert_eq!(
+        ack.outcome.reply.unwrap().dest,
+        Destination::Unicast(SocketAddrV4::new(ip("10.0.0.77"), 68))
+    );
     assert!(ack.outcome.change.is_none());
 }
 
@@ -368,12 +548,23 @@ fn client_identifier_is_the_identity_and_is_echoed() {
     b.client_id = Some(b"\x00router-b".to_vec());
     let addr_a = dora(&mut s, &a, 0);
     let offer_b = send(&mut s, &b.discover(), meta_direct(), 0);
-    assert_ne!(offer_b.yiaddr(), addr_a, "same chaddr, different client-id: different clients");
-    assert_eq!(offer_b.option(61).unwrap(), b"\x00router-b", "RFC 6842 echo");
+    assert_ne!(
+        offer_b.yiaddr(),
+        addr_a,
+        "same chaddr, different client-id: different clients"
+    );
+    assert_eq!(
+        offer_b.option(61).unwrap(),
+        b"\x00router-b",
+        "RFC 6842 echo"
+    );
     // Without a client-id, the hardware address is the identity.
     let mut by_mac = a.clone();
     by_mac.client_id = None;
-    assert_ne!(send(&mut s, &by_mac.discover(), meta_direct(), 0).yiaddr(), addr_a);
+    assert_ne!(
+        send(&mut s, &by_mac.discover(), meta_direct(), 0).yiaddr(),
+        addr_a
+    );
 }
 
 #[test]
@@ -381,13 +572,22 @@ fn relayed_client_is_served_from_the_giaddr_subnet() {
     let mut s = shard(CONFIG);
     let mut c = client(30);
     c.giaddr = ip("10.9.0.1");
-    let rai = vec![1, 6, b'e', b't', b'h', b'0', b'/', b'1', 2, 4, 0xde, 0xad, 0xbe, 0xef];
+    let rai = vec![
+        1, 6, b'e', b't', b'h', b'0', b'/', b'1', 2, 4, 0xde, 0xad, 0xbe, 0xef,
+    ];
     c.relay_info = Some(rai.clone());
-    let relay = dhcp_user::engine::RecvMeta { src: SocketAddrV4::new(ip("10.9.0.1"), 67), dst: IFACE, ..meta_direct() };
+    let relay = dhcp_user::engine::RecvMeta {
+        src: SocketAddrV4::new(ip("10.9.0.1"), 67),
+        dst: IFACE,
+        ..meta_direct()
+    };
     let offer = send(&mut s, &c.discover(), relay, 0);
     let addr = offer.yiaddr();
     assert!(addr.octets()[..3] == [10, 9, 0], "{addr}");
-    assert_eq!(offer.outcome.reply.unwrap().dest, Destination::Relay(SocketAddrV4::new(ip("10.9.0.1"), 67)));
+    assert_eq!(
+        offer.outcome.reply.unwrap().dest,
+        Destination::Relay(SocketAddrV4::new(ip("10.9.0.1"), 67))
+    );
     assert_eq!(offer.reply().giaddr(), ip("10.9.0.1"));
     assert_eq!(offer.option(82).unwrap(), rai, "option 82 echoed unchanged");
     assert_eq!(offer.option(51).unwrap(), 600u32.to_be_bytes());
@@ -409,9 +609,19 @@ fn relayed_client_is_served_from_the_giaddr_subnet() {
     assert_eq!(ack.kind(), Some(MessageType::Ack));
     assert_eq!(ack.option(82).unwrap(), rai);
     // A relayed NAK goes to the relay with the broadcast bit set.
-    let nak = send(&mut s, &client(31).with_giaddr(ip("10.9.0.1")).init_reboot(ip("10.0.0.12")), relay, 0);
+    let nak = send(
+        &mut s,
+        &client(31)
+            .with_giaddr(ip("10.9.0.1"))
+            .init_reboot(ip("10.0.0.12")),
+        relay,
+        0,
+    );
     assert_eq!(nak.kind(), Some(MessageType::Nak));
-    assert_eq!(nak.outcome.reply.unwrap().dest, Destination::Relay(SocketAddrV4::new(ip("10.9.0.1"), 67)));
+    assert_eq!(
+        nak.outcome.reply.unwrap().dest,
+        Destination::Relay(SocketAddrV4::new(ip("10.9.0.1"), 67))
+    );
     assert!(nak.reply().flags().broadcast());
 }
 
@@ -419,7 +629,12 @@ fn relayed_client_is_served_from_the_giaddr_subnet() {
 fn unknown_network_is_ignored() {
     let mut s = shard(CONFIG);
     let c = client(32).with_giaddr(ip("172.16.0.1"));
-    assert_eq!(send(&mut s, &c.discover(), meta_direct(), 0).outcome.silence, Some(Silence::NoScope));
+    assert_eq!(
+        send(&mut s, &c.discover(), meta_direct(), 0)
+            .outcome
+            .silence,
+        Some(Silence::NoScope)
+    );
 }
 
 #[test]
@@ -441,7 +656,11 @@ fn parameter_request_list_order_and_size_limit() {
     let mut c = client(33);
     c.prl = Some(vec![15, 3, 224, 225, 226]);
     let offer = send(&mut s, &c.discover(), meta_direct(), 0);
-    assert!(offer.raw.len() <= 548, "no option 57: 576-byte datagrams, got {}", offer.raw.len());
+    assert!(
+        offer.raw.len() <= 548,
+        "no option 57: 576-byte datagrams, got {}",
+        offer.raw.len()
+    );
     assert!(offer.option(6).is_none(), "not requested, not sent");
     assert!(offer.option(15).is_some() && offer.option(3).is_some() && offer.option(224).is_some());
     assert!(offer.option(226).is_none(), "what does not fit is left out");
@@ -450,7 +669,10 @@ fn parameter_request_list_order_and_size_limit() {
     assert!(big.option(226).is_some(), "option 57 allows more");
     assert!(big.raw.len() <= 1500 - 28);
     // Requested order is kept.
-    let order: Vec<u8> = options_in_order(&big.raw).into_iter().filter(|c| [15, 3, 224].contains(c)).collect();
+    let order: Vec<u8> = options_in_order(&big.raw)
+        .into_iter()
+        .filter(|c| [15, 3, 224].contains(c))
+        .collect();
     assert_eq!(order, [15, 3, 224]);
     // No parameter request list: everything configured.
     c.prl = None;
@@ -488,10 +710,16 @@ fn messages_a_server_must_not_answer() {
     // A BOOTREPLY (e.g. another server's OFFER seen on the link).
     let mut frame = client(35).discover();
     frame[0] = 2;
-    assert_eq!(send(&mut s, &frame, meta_direct(), 0).outcome.silence, Some(Silence::NotRequest));
+    assert_eq!(
+        send(&mut s, &frame, meta_direct(), 0).outcome.silence,
+        Some(Silence::NotRequest)
+    );
     // No message type: plain BOOTP, not served by this engine yet.
     let mut m = dhcproto::v4::Message::default();
     m.set_chaddr(&[2, 0, 0, 0, 0, 1]);
     m.opts_mut().clear();
-    assert_eq!(send(&mut s, &encode(&m), meta_direct(), 0).outcome.silence, Some(Silence::NotForServer));
+    assert_eq!(
+        send(&mut s, &encode(&m), meta_direct(), 0).outcome.silence,
+        Some(Silence::NotForServer)
+    );
 }

@@ -51,12 +51,22 @@ fn superscope_spills_into_the_next_scope_and_reports_full_once() {
         e => panic!("{e:?}"),
     }
     // No event storm while it stays full...
-    assert!(send(&mut s, &client(101).discover(), meta_direct(), 0).events.is_empty());
+    assert!(
+        send(&mut s, &client(101).discover(), meta_direct(), 0)
+            .events
+            .is_empty()
+    );
     // ...and a new report once it filled up again after recovering.
     let freed = addrs[0];
     send(&mut s, &client(0).release(freed, IFACE), meta_direct(), 0);
-    assert_eq!(send(&mut s, &client(102).discover(), meta_direct(), 0).yiaddr(), freed);
-    assert_eq!(send(&mut s, &client(103).discover(), meta_direct(), 0).event_ids(), [1063]);
+    assert_eq!(
+        send(&mut s, &client(102).discover(), meta_direct(), 0).yiaddr(),
+        freed
+    );
+    assert_eq!(
+        send(&mut s, &client(103).discover(), meta_direct(), 0).event_ids(),
+        [1063]
+    );
 }
 
 #[test]
@@ -70,15 +80,27 @@ fn a_request_for_a_sibling_scope_address_is_on_the_right_network() {
     let addr = dora(&mut s, &c, 0);
     assert_eq!(addr.octets()[2], 1);
     // INIT-REBOOT arriving on the 10.0.0.x interface: same superscope, ACK.
-    assert_eq!(send(&mut s, &c.init_reboot(addr), meta_direct(), 10).kind(), Some(MessageType::Ack));
+    assert_eq!(
+        send(&mut s, &c.init_reboot(addr), meta_direct(), 10).kind(),
+        Some(MessageType::Ack)
+    );
 }
 
 #[test]
 fn deactivated_scope_is_silent_and_never_naks() {
     let mut s = shard(SUPERSCOPE);
-    let lab = RecvMeta { iface_addr: ip("10.5.0.1"), ..meta_direct() };
+    let lab = RecvMeta {
+        iface_addr: ip("10.5.0.1"),
+        ..meta_direct()
+    };
     let c = client(60);
-    for frame in [c.discover(), c.init_reboot(ip("10.5.0.15")), c.init_reboot(ip("192.168.0.9")), c.select(ip("10.5.0.15"), ip("10.5.0.1")), c.inform(ip("10.5.0.33"))] {
+    for frame in [
+        c.discover(),
+        c.init_reboot(ip("10.5.0.15")),
+        c.init_reboot(ip("192.168.0.9")),
+        c.select(ip("10.5.0.15"), ip("10.5.0.1")),
+        c.inform(ip("10.5.0.33")),
+    ] {
         let out = send(&mut s, &frame, lab, 0);
         assert!(out.reply.is_none(), "{:?}", out.outcome);
         assert_eq!(out.outcome.silence, Some(Silence::ScopeInactive));
@@ -86,7 +108,15 @@ fn deactivated_scope_is_silent_and_never_naks() {
     }
     // A client renewing an address of the deactivated scope through a
     // router (unicast, arriving on another interface) is not NAKed either.
-    let renew = send(&mut s, &c.renew(ip("10.5.0.15")), RecvMeta { dst: IFACE, ..meta_direct() }, 0);
+    let renew = send(
+        &mut s,
+        &c.renew(ip("10.5.0.15")),
+        RecvMeta {
+            dst: IFACE,
+            ..meta_direct()
+        },
+        0,
+    );
     assert!(renew.reply.is_none());
 }
 
@@ -99,15 +129,30 @@ fn low_address_warning_fires_once_per_crossing() {
         let out = send(&mut s, &client(n).discover(), meta_direct(), 0);
         events.push(out.event_ids());
     }
-    assert_eq!(events, [vec![], vec![], vec![1020], vec![]], "one event at the crossing, none after");
+    assert_eq!(
+        events,
+        [vec![], vec![], vec![1020], vec![]],
+        "one event at the crossing, none after"
+    );
     // The next client spills into floor-1b, which is only 25 % used.
-    assert!(send(&mut s, &client(9).discover(), meta_direct(), 0).events.is_empty());
+    assert!(
+        send(&mut s, &client(9).discover(), meta_direct(), 0)
+            .events
+            .is_empty()
+    );
     // Fall below, then cross again: a second event.
     s.poll_timers(3_600_000, &mut Vec::new()); // offers expire
     for n in 20..22 {
-        assert!(send(&mut s, &client(n).discover(), meta_direct(), 3_600_000).events.is_empty());
+        assert!(
+            send(&mut s, &client(n).discover(), meta_direct(), 3_600_000)
+                .events
+                .is_empty()
+        );
     }
-    assert_eq!(send(&mut s, &client(22).discover(), meta_direct(), 3_600_000).event_ids(), [1020]);
+    assert_eq!(
+        send(&mut s, &client(22).discover(), meta_direct(), 3_600_000).event_ids(),
+        [1020]
+    );
 }
 
 #[test]
@@ -117,11 +162,22 @@ fn unknown_option_is_reported_at_most_once_per_interval() {
     c.extra = vec![(240, vec![1, 2, 3])];
     let first = send(&mut s, &c.discover(), meta_direct(), 0);
     match &first.events[..] {
-        [dhcp_user::events::Event::UnknownOption { code: 240, len: 3, data, suppressed: 0 }] => assert_eq!(&**data, [1, 2, 3]),
+        [
+            dhcp_user::events::Event::UnknownOption {
+                code: 240,
+                len: 3,
+                data,
+                suppressed: 0,
+            },
+        ] => assert_eq!(&**data, [1, 2, 3]),
         other => panic!("{other:?}"),
     }
     for t in 1..10 {
-        assert!(send(&mut s, &c.discover(), meta_direct(), t * 1000).events.is_empty());
+        assert!(
+            send(&mut s, &c.discover(), meta_direct(), t * 1000)
+                .events
+                .is_empty()
+        );
     }
     match &send(&mut s, &c.discover(), meta_direct(), 61_000).events[..] {
         [dhcp_user::events::Event::UnknownOption { suppressed: 9, .. }] => {}
@@ -129,14 +185,26 @@ fn unknown_option_is_reported_at_most_once_per_interval() {
     }
     // Assigned codes clients commonly send are not "unknown".
     let mut known = client(71);
-    known.extra = vec![(12, b"host".to_vec()), (60, b"MSFT 5.0".to_vec()), (81, vec![0, 0, 0])];
-    assert!(send(&mut s, &known.discover(), meta_direct(), 0).events.is_empty());
+    known.extra = vec![
+        (12, b"host".to_vec()),
+        (60, b"MSFT 5.0".to_vec()),
+        (81, vec![0, 0, 0]),
+    ];
+    assert!(
+        send(&mut s, &known.discover(), meta_direct(), 0)
+            .events
+            .is_empty()
+    );
 }
 
 #[test]
 fn relay_link_selection_and_subnet_selection_options_pick_the_scope() {
     let mut s = shard(SUPERSCOPE);
-    let relay = RecvMeta { src: SocketAddrV4::new(ip("192.0.2.1"), 67), dst: IFACE, ..meta_direct() };
+    let relay = RecvMeta {
+        src: SocketAddrV4::new(ip("192.0.2.1"), 67),
+        dst: IFACE,
+        ..meta_direct()
+    };
     // giaddr is the relay's own address on a transit network; 82.5 names the
     // client's link (RFC 3527).
     let mut c = client(80).with_giaddr(ip("192.0.2.1"));
@@ -148,5 +216,10 @@ fn relay_link_selection_and_subnet_selection_options_pick_the_scope() {
     // RFC 3011 subnet selection, no relay.
     let mut d = client(81);
     d.extra = vec![(118, vec![10, 5, 0, 0])];
-    assert_eq!(send(&mut s, &d.discover(), meta_direct(), 0).outcome.silence, Some(Silence::ScopeInactive));
+    assert_eq!(
+        send(&mut s, &d.discover(), meta_direct(), 0)
+            .outcome
+            .silence,
+        Some(Silence::ScopeInactive)
+    );
 }

@@ -38,21 +38,39 @@ fn two_workers_fill_one_pool_without_conflict() {
                     if offer.reply.is_none() {
                         continue;
                     }
-                    let ack = send(&mut shard, &c.select(offer.yiaddr(), IFACE), meta_direct(), 0);
+                    let ack = send(
+                        &mut shard,
+                        &c.select(offer.yiaddr(), IFACE),
+                        meta_direct(),
+                        0,
+                    );
                     got.push(ack.yiaddr());
                 }
                 (got, shard)
             })
         })
         .collect();
-    let results: Vec<_> = handles.into_iter().map(|h| h.join().expect("worker panicked")).collect();
-    let all: Vec<_> = results.iter().flat_map(|(got, _)| got.iter().copied()).collect();
+    let results: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().expect("worker panicked"))
+        .collect();
+    let all: Vec<_> = results
+        .iter()
+        .flat_map(|(got, _)| got.iter().copied())
+        .collect();
     let unique: HashSet<_> = all.iter().copied().collect();
-    assert_eq!(unique.len(), all.len(), "an address was ACKed to two clients");
+    assert_eq!(
+        unique.len(),
+        all.len(),
+        "an address was ACKed to two clients"
+    );
     assert_eq!(all.len(), CAPACITY, "every address is used, none lost");
     // Slices are 500 addresses each: a worker with more borrowed.
     assert!(results.iter().any(|(got, _)| got.len() > CAPACITY / 2));
-    let held: usize = results.iter().map(|(_, shard)| shard.holdings().filter(|h| h.bound).count()).sum();
+    let held: usize = results
+        .iter()
+        .map(|(_, shard)| shard.holdings().filter(|h| h.bound).count())
+        .sum();
     assert_eq!(held, CAPACITY);
     assert_eq!(shared.pool(shared.config.scopes[0].id).free(), 0);
 }

@@ -53,7 +53,13 @@ impl SimClient {
         c
     }
 
-    fn start<'b>(&self, buf: &'b mut [u8], xid: u32, ciaddr: Ipv4Addr, kind: MessageType) -> Writer<'b> {
+    fn start<'b>(
+        &self,
+        buf: &'b mut [u8],
+        xid: u32,
+        ciaddr: Ipv4Addr,
+        kind: MessageType,
+    ) -> Writer<'b> {
         let chaddr = self.chaddr();
         let mut w = Writer::new(buf, MESSAGE_BUF_LEN);
         w.header(&ReplyHeader {
@@ -86,7 +92,8 @@ impl SimClient {
     /// DHCPDISCOVER; returns its length in `buf`.
     pub fn discover(&self, buf: &mut [u8], xid: u32) -> usize {
         let mut w = self.start(buf, xid, Ipv4Addr::UNSPECIFIED, MessageType::Discover);
-        w.option(code::PARAMETER_REQUEST_LIST, &PARAMETER_REQUEST_LIST).expect("fits");
+        w.option(code::PARAMETER_REQUEST_LIST, &PARAMETER_REQUEST_LIST)
+            .expect("fits");
         w.option_u16(code::MAX_MESSAGE_SIZE, 1500).expect("fits");
         w.finish()
     }
@@ -96,14 +103,16 @@ impl SimClient {
         let mut w = self.start(buf, xid, Ipv4Addr::UNSPECIFIED, MessageType::Request);
         w.option_ip(code::REQUESTED_IP, addr).expect("fits");
         w.option_ip(code::SERVER_ID, server).expect("fits");
-        w.option(code::PARAMETER_REQUEST_LIST, &PARAMETER_REQUEST_LIST).expect("fits");
+        w.option(code::PARAMETER_REQUEST_LIST, &PARAMETER_REQUEST_LIST)
+            .expect("fits");
         w.finish()
     }
 
     /// DHCPREQUEST in RENEWING state for the bound `addr`.
     pub fn renew(&self, buf: &mut [u8], xid: u32, addr: Ipv4Addr) -> usize {
         let mut w = self.start(buf, xid, addr, MessageType::Request);
-        w.option(code::PARAMETER_REQUEST_LIST, &PARAMETER_REQUEST_LIST).expect("fits");
+        w.option(code::PARAMETER_REQUEST_LIST, &PARAMETER_REQUEST_LIST)
+            .expect("fits");
         w.finish()
     }
 
@@ -126,7 +135,12 @@ mod tests {
         c.with_client_id = true;
         c.giaddr = Ipv4Addr::new(10, 9, 0, 1);
         let mut buf = [0u8; MESSAGE_BUF_LEN];
-        let len = c.request(&mut buf, 42, Ipv4Addr::new(10, 9, 0, 7), Ipv4Addr::new(10, 0, 0, 1));
+        let len = c.request(
+            &mut buf,
+            42,
+            Ipv4Addr::new(10, 9, 0, 7),
+            Ipv4Addr::new(10, 0, 0, 1),
+        );
         let m = Message::parse(&buf[..len]).unwrap();
         assert_eq!(m.op(), BOOTREQUEST);
         assert_eq!(m.xid(), 42);

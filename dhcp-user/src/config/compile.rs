@@ -13,7 +13,9 @@ use ipnet::Ipv4Net;
 
 use super::error::{ConfigError, ConfigErrors};
 use super::file::{ConfigFile, DurationSpec, OptionsTable, ReservationSection, ScopeSection};
-use super::model::{AddrRange, Config, OptionSet, Reservation, ReservationRef, Scope, ScopeId, ServerParams};
+use super::model::{
+    AddrRange, Config, OptionSet, Reservation, ReservationRef, Scope, ScopeId, ServerParams,
+};
 use super::options;
 
 const DEFAULT_LEASE_SECS: u32 = 8 * 24 * 3600;
@@ -30,7 +32,10 @@ struct Errors(Vec<ConfigError>);
 
 impl Errors {
     fn push(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.0.push(ConfigError { field: field.into(), message: message.into() });
+        self.0.push(ConfigError {
+            field: field.into(),
+            message: message.into(),
+        });
     }
 }
 
@@ -39,8 +44,18 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
     let mut errs = Errors::default();
     let srv = &file.server;
 
-    let offer_timeout = seconds(&mut errs, "server.offer_timeout", srv.offer_timeout.as_ref(), DEFAULT_OFFER_TIMEOUT_SECS);
-    let quarantine = seconds(&mut errs, "server.decline_quarantine", srv.decline_quarantine.as_ref(), DEFAULT_DECLINE_QUARANTINE_SECS);
+    let offer_timeout = seconds(
+        &mut errs,
+        "server.offer_timeout",
+        srv.offer_timeout.as_ref(),
+        DEFAULT_OFFER_TIMEOUT_SECS,
+    );
+    let quarantine = seconds(
+        &mut errs,
+        "server.decline_quarantine",
+        srv.decline_quarantine.as_ref(),
+        DEFAULT_DECLINE_QUARANTINE_SECS,
+    );
     let unknown_interval = seconds(
         &mut errs,
         "server.unknown_option_event_interval",
@@ -50,11 +65,21 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
     if offer_timeout == 0 {
         errs.push("server.offer_timeout", "must be at least 1 second");
     }
-    let low_percent = srv.low_address_warning_percent.unwrap_or(DEFAULT_LOW_ADDRESS_PERCENT);
+    let low_percent = srv
+        .low_address_warning_percent
+        .unwrap_or(DEFAULT_LOW_ADDRESS_PERCENT);
     if low_percent > 100 {
-        errs.push("server.low_address_warning_percent", format!("{low_percent} is above 100"));
+        errs.push(
+            "server.low_address_warning_percent",
+            format!("{low_percent} is above 100"),
+        );
     }
-    let default_lease = lease_seconds(&mut errs, "server.lease_time", srv.lease_time.as_ref(), DEFAULT_LEASE_SECS);
+    let default_lease = lease_seconds(
+        &mut errs,
+        "server.lease_time",
+        srv.lease_time.as_ref(),
+        DEFAULT_LEASE_SECS,
+    );
     let default_authoritative = srv.authoritative.unwrap_or(true);
     let server_options = option_set(&mut errs, "server.options", &srv.options, None);
 
@@ -66,9 +91,20 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
         if section.name.trim().is_empty() {
             errs.push(format!("{label}.name"), "must not be empty");
         } else if names.insert(&section.name, id).is_some() {
-            errs.push(format!("{label}.name"), format!("{:?} is used by another scope", section.name));
+            errs.push(
+                format!("{label}.name"),
+                format!("{:?} is used by another scope", section.name),
+            );
         }
-        if let Some(scope) = compile_scope(&mut errs, &label, id, section, &server_options, default_lease, default_authoritative) {
+        if let Some(scope) = compile_scope(
+            &mut errs,
+            &label,
+            id,
+            section,
+            &server_options,
+            default_lease,
+            default_authoritative,
+        ) {
             scopes.push(scope);
         }
     }
@@ -86,9 +122,17 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
     subnet_index.sort_unstable();
     let mut known_options = [0u64; 4];
     let configured = scopes.iter().flat_map(|s| {
-        s.options.iter().map(|(c, _)| c).chain(s.reservations.iter().flat_map(|r| r.options.iter().map(|(c, _)| c)))
+        s.options.iter().map(|(c, _)| c).chain(
+            s.reservations
+                .iter()
+                .flat_map(|r| r.options.iter().map(|(c, _)| c)),
+        )
     });
-    for code in (0..=255u8).filter(|c| options::is_assigned(*c)).chain(configured).chain(server_options.iter().map(|(c, _)| c)) {
+    for code in (0..=255u8)
+        .filter(|c| options::is_assigned(*c))
+        .chain(configured)
+        .chain(server_options.iter().map(|(c, _)| c))
+    {
         known_options[(code / 64) as usize] |= 1 << (code % 64);
     }
     Ok(Config {
@@ -108,7 +152,11 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
 }
 
 fn scope_label(section: &ScopeSection, index: usize) -> String {
-    if section.name.trim().is_empty() { format!("scope[{index}]") } else { format!("scope {:?}", section.name) }
+    if section.name.trim().is_empty() {
+        format!("scope[{index}]")
+    } else {
+        format!("scope {:?}", section.name)
+    }
 }
 
 fn compile_scope(
@@ -124,23 +172,47 @@ fn compile_scope(
     let ranges = parse_ranges(errs, &format!("{label}.ranges"), &section.ranges, subnet);
     for ((_, (ia, a)), (_, (ib, b))) in pairs(&ranges) {
         if a.overlaps(b) {
-            errs.push(format!("{label}.ranges[{ib}]"), format!("{} overlaps ranges[{ia}] {}", show(b), show(a)));
+            errs.push(
+                format!("{label}.ranges[{ib}]"),
+                format!("{} overlaps ranges[{ia}] {}", show(b), show(a)),
+            );
         }
     }
-    let exclusions = parse_ranges(errs, &format!("{label}.exclusions"), &section.exclusions, subnet);
+    let exclusions = parse_ranges(
+        errs,
+        &format!("{label}.exclusions"),
+        &section.exclusions,
+        subnet,
+    );
     for (i, ex) in &exclusions {
-        if !ranges.iter().any(|(_, r)| r.first <= ex.first && ex.last <= r.last) {
-            errs.push(format!("{label}.exclusions[{i}]"), format!("{} is not inside any range of the scope", show(ex)));
+        if !ranges
+            .iter()
+            .any(|(_, r)| r.first <= ex.first && ex.last <= r.last)
+        {
+            errs.push(
+                format!("{label}.exclusions[{i}]"),
+                format!("{} is not inside any range of the scope", show(ex)),
+            );
         }
     }
 
     let lease_secs = match &section.lease_time {
-        Some(spec) => lease_seconds(errs, &format!("{label}.lease_time"), Some(spec), default_lease),
+        Some(spec) => lease_seconds(
+            errs,
+            &format!("{label}.lease_time"),
+            Some(spec),
+            default_lease,
+        ),
         None => default_lease,
     };
     let (renewal_secs, rebinding_secs) = timers(errs, label, section, lease_secs);
 
-    let scope_options = option_set(errs, &format!("{label}.options"), &section.options, Some(subnet));
+    let scope_options = option_set(
+        errs,
+        &format!("{label}.options"),
+        &section.options,
+        Some(subnet),
+    );
     let mut options = server_options.overlaid(&scope_options);
     if options.get(1).is_none() {
         options.set(1, Box::new(subnet.netmask().octets()));
@@ -149,7 +221,10 @@ fn compile_scope(
         for router in routers.chunks_exact(4) {
             let router = Ipv4Addr::new(router[0], router[1], router[2], router[3]);
             if !subnet.contains(&router) {
-                errs.push(format!("{label}.options.routers"), format!("router {router} is outside the subnet {subnet}"));
+                errs.push(
+                    format!("{label}.options.routers"),
+                    format!("router {router} is outside the subnet {subnet}"),
+                );
             }
         }
     }
@@ -187,14 +262,25 @@ fn timers(errs: &mut Errors, label: &str, section: &ScopeSection, lease: u32) ->
         None => t1_default,
     };
     let t2 = match &section.rebinding_time {
-        Some(s) => lease_seconds(errs, &format!("{label}.rebinding_time"), Some(s), t2_default),
+        Some(s) => lease_seconds(
+            errs,
+            &format!("{label}.rebinding_time"),
+            Some(s),
+            t2_default,
+        ),
         None => t2_default,
     };
     if t1 >= t2 {
-        errs.push(format!("{label}.renewal_time"), format!("{t1} s is not below the rebinding time ({t2} s)"));
+        errs.push(
+            format!("{label}.renewal_time"),
+            format!("{t1} s is not below the rebinding time ({t2} s)"),
+        );
     }
     if t2 >= lease {
-        errs.push(format!("{label}.rebinding_time"), format!("{t2} s is not below the lease time ({lease} s)"));
+        errs.push(
+            format!("{label}.rebinding_time"),
+            format!("{t2} s is not below the lease time ({lease} s)"),
+        );
     }
     (t1, t2)
 }
@@ -213,12 +299,21 @@ fn compile_reservations(
     for (i, r) in sections.iter().enumerate() {
         let field = format!("{label}.reservation[{i}]");
         if !subnet.contains(&r.ip) {
-            errs.push(format!("{field}.ip"), format!("{} is outside the scope's subnet {subnet}", r.ip));
+            errs.push(
+                format!("{field}.ip"),
+                format!("{} is outside the scope's subnet {subnet}", r.ip),
+            );
         } else if r.ip == subnet.network() || r.ip == subnet.broadcast() {
-            errs.push(format!("{field}.ip"), format!("{} is the subnet's network or broadcast address", r.ip));
+            errs.push(
+                format!("{field}.ip"),
+                format!("{} is the subnet's network or broadcast address", r.ip),
+            );
         }
         if !seen_ip.insert(r.ip) {
-            errs.push(format!("{field}.ip"), format!("{} is reserved twice in this scope", r.ip));
+            errs.push(
+                format!("{field}.ip"),
+                format!("{} is reserved twice in this scope", r.ip),
+            );
         }
         let mac = r.mac.as_deref().and_then(|m| match parse_mac(m) {
             Ok(mac) => Some(mac),
@@ -227,25 +322,43 @@ fn compile_reservations(
                 None
             }
         });
-        let client_id = r.client_id.as_deref().and_then(|c| match options::parse_hex(c) {
-            Ok(id) => Some(id.into_boxed_slice()),
-            Err(e) => {
-                errs.push(format!("{field}.client_id"), e);
-                None
-            }
-        });
+        let client_id = r
+            .client_id
+            .as_deref()
+            .and_then(|c| match options::parse_hex(c) {
+                Ok(id) => Some(id.into_boxed_slice()),
+                Err(e) => {
+                    errs.push(format!("{field}.client_id"), e);
+                    None
+                }
+            });
         if r.mac.is_none() && r.client_id.is_none() {
-            errs.push(field.clone(), "needs `mac` or `client_id` to know whom it is for");
+            errs.push(
+                field.clone(),
+                "needs `mac` or `client_id` to know whom it is for",
+            );
         }
         if let Some(m) = &mac
             && !seen_mac.insert(m.clone())
         {
-            errs.push(format!("{field}.mac"), format!("{} has two reservations in this scope", r.mac.as_deref().unwrap_or_default()));
+            errs.push(
+                format!("{field}.mac"),
+                format!(
+                    "{} has two reservations in this scope",
+                    r.mac.as_deref().unwrap_or_default()
+                ),
+            );
         }
         if let Some(c) = &client_id
             && !seen_id.insert(c.clone())
         {
-            errs.push(format!("{field}.client_id"), format!("{} has two reservations in this scope", r.client_id.as_deref().unwrap_or_default()));
+            errs.push(
+                format!("{field}.client_id"),
+                format!(
+                    "{} has two reservations in this scope",
+                    r.client_id.as_deref().unwrap_or_default()
+                ),
+            );
         }
         let own = option_set(errs, &format!("{field}.options"), &r.options, Some(subnet));
         out.push(Reservation {
@@ -261,16 +374,25 @@ fn compile_reservations(
 
 fn check_overlapping_subnets(errs: &mut Errors, scopes: &[Scope]) {
     for (a, b) in pairs(scopes) {
-        if a.1.subnet.contains(&b.1.subnet.network()) || b.1.subnet.contains(&a.1.subnet.network()) {
+        if a.1.subnet.contains(&b.1.subnet.network()) || b.1.subnet.contains(&a.1.subnet.network())
+        {
             errs.push(
                 format!("scope {:?}.subnet", b.1.name),
-                format!("{} overlaps scope {:?} ({})", b.1.subnet, a.1.name, a.1.subnet),
+                format!(
+                    "{} overlaps scope {:?} ({})",
+                    b.1.subnet, a.1.name, a.1.subnet
+                ),
             );
         }
     }
 }
 
-fn apply_superscopes(errs: &mut Errors, file: &ConfigFile, names: &HashMap<&str, ScopeId>, scopes: &mut [Scope]) {
+fn apply_superscopes(
+    errs: &mut Errors,
+    file: &ConfigFile,
+    names: &HashMap<&str, ScopeId>,
+    scopes: &mut [Scope],
+) {
     let mut owner: HashMap<ScopeId, &str> = HashMap::new();
     let mut seen = HashSet::new();
     for (i, sup) in file.superscopes.iter().enumerate() {
@@ -286,9 +408,15 @@ fn apply_superscopes(errs: &mut Errors, file: &ConfigFile, names: &HashMap<&str,
         let mut members = Vec::new();
         for name in &sup.scopes {
             match names.get(name.as_str()) {
-                None => errs.push(format!("{label}.scopes"), format!("no scope is named {name:?}")),
+                None => errs.push(
+                    format!("{label}.scopes"),
+                    format!("no scope is named {name:?}"),
+                ),
                 Some(id) => match owner.insert(*id, &sup.name) {
-                    Some(other) => errs.push(format!("{label}.scopes"), format!("scope {name:?} is already in superscope {other:?}")),
+                    Some(other) => errs.push(
+                        format!("{label}.scopes"),
+                        format!("scope {name:?} is already in superscope {other:?}"),
+                    ),
                     None => members.push(*id),
                 },
             }
@@ -297,7 +425,9 @@ fn apply_superscopes(errs: &mut Errors, file: &ConfigFile, names: &HashMap<&str,
         for &id in &members {
             // Scopes that failed to compile are missing from `scopes`.
             if let Some(scope) = scopes.iter_mut().find(|s| s.id == id) {
-                scope.network = std::iter::once(id).chain(members.iter().copied().filter(|m| *m != id)).collect();
+                scope.network = std::iter::once(id)
+                    .chain(members.iter().copied().filter(|m| *m != id))
+                    .collect();
                 scope.superscope = Some(sup_name.clone());
             }
         }
@@ -311,7 +441,10 @@ fn index_reservations(scopes: &[Scope]) -> (ReservationIndex, ReservationIndex) 
     let mut by_mac = ReservationIndex::default();
     for scope in scopes {
         for (i, r) in scope.reservations.iter().enumerate() {
-            let at = ReservationRef { scope: scope.id, index: i as u32 };
+            let at = ReservationRef {
+                scope: scope.id,
+                index: i as u32,
+            };
             if let Some(id) = &r.client_id {
                 by_id.entry(id.clone()).or_default().push(at);
             }
@@ -323,7 +456,12 @@ fn index_reservations(scopes: &[Scope]) -> (ReservationIndex, ReservationIndex) 
     (by_id, by_mac)
 }
 
-fn option_set(errs: &mut Errors, label: &str, table: &OptionsTable, subnet: Option<Ipv4Net>) -> OptionSet {
+fn option_set(
+    errs: &mut Errors,
+    label: &str,
+    table: &OptionsTable,
+    subnet: Option<Ipv4Net>,
+) -> OptionSet {
     let mut set = OptionSet::default();
     for (key, value) in table {
         let field = format!("{label}.{key}");
@@ -332,12 +470,20 @@ fn option_set(errs: &mut Errors, label: &str, table: &OptionsTable, subnet: Opti
             (Some(d), _) => d.code,
             (None, Ok(code)) => code,
             (None, Err(_)) => {
-                errs.push(field, format!("{key:?} is not an option name this server knows; use its decimal code"));
+                errs.push(
+                    field,
+                    format!(
+                        "{key:?} is not an option name this server knows; use its decimal code"
+                    ),
+                );
                 continue;
             }
         };
         if let Some((_, what)) = options::SERVER_CONTROLLED.iter().find(|(c, _)| *c == code) {
-            errs.push(field, format!("option {code} ({what}) is set by the server itself"));
+            errs.push(
+                field,
+                format!("option {code} ({what}) is set by the server itself"),
+            );
             continue;
         }
         match options::encode(def.map(|d| d.kind), value) {
@@ -348,7 +494,10 @@ fn option_set(errs: &mut Errors, label: &str, table: &OptionsTable, subnet: Opti
     if let (Some(subnet), Some(mask)) = (subnet, set.get(1))
         && mask != subnet.netmask().octets()
     {
-        errs.push(format!("{label}.subnet-mask"), format!("does not match the subnet {subnet}"));
+        errs.push(
+            format!("{label}.subnet-mask"),
+            format!("does not match the subnet {subnet}"),
+        );
     }
     set
 }
@@ -356,15 +505,24 @@ fn option_set(errs: &mut Errors, label: &str, table: &OptionsTable, subnet: Opti
 fn parse_subnet(errs: &mut Errors, label: &str, text: &str) -> Option<Ipv4Net> {
     let field = format!("{label}.subnet");
     let Ok(net) = text.trim().parse::<Ipv4Net>() else {
-        errs.push(field, format!("{text:?} is not a subnet like \"10.0.0.0/24\""));
+        errs.push(
+            field,
+            format!("{text:?} is not a subnet like \"10.0.0.0/24\""),
+        );
         return None;
     };
     if net.prefix_len() > 30 {
-        errs.push(field, format!("{text:?} leaves no room for clients (prefix longer than /30)"));
+        errs.push(
+            field,
+            format!("{text:?} leaves no room for clients (prefix longer than /30)"),
+        );
         return None;
     }
     if net.addr() != net.network() {
-        errs.push(field, format!("{text:?} has host bits set; did you mean {}?", net.trunc()));
+        errs.push(
+            field,
+            format!("{text:?} has host bits set; did you mean {}?", net.trunc()),
+        );
         return None;
     }
     Some(net)
@@ -372,13 +530,22 @@ fn parse_subnet(errs: &mut Errors, label: &str, text: &str) -> Option<Ipv4Net> {
 
 /// Parses `"a-b"` or `"a"` entries; each must lie inside `subnet` and avoid
 /// its network and broadcast addresses.
-fn parse_ranges(errs: &mut Errors, label: &str, items: &[String], subnet: Ipv4Net) -> Vec<(usize, AddrRange)> {
+fn parse_ranges(
+    errs: &mut Errors,
+    label: &str,
+    items: &[String],
+    subnet: Ipv4Net,
+) -> Vec<(usize, AddrRange)> {
     let mut out = Vec::new();
     for (i, text) in items.iter().enumerate() {
         let field = format!("{label}[{i}]");
         let (a, b) = text.split_once('-').unwrap_or((text, text));
-        let (Ok(first), Ok(last)) = (a.trim().parse::<Ipv4Addr>(), b.trim().parse::<Ipv4Addr>()) else {
-            errs.push(field, format!("{text:?} is not \"first-last\" with two IPv4 addresses"));
+        let (Ok(first), Ok(last)) = (a.trim().parse::<Ipv4Addr>(), b.trim().parse::<Ipv4Addr>())
+        else {
+            errs.push(
+                field,
+                format!("{text:?} is not \"first-last\" with two IPv4 addresses"),
+            );
             continue;
         };
         if u32::from(first) > u32::from(last) {
@@ -389,9 +556,15 @@ fn parse_ranges(errs: &mut Errors, label: &str, items: &[String], subnet: Ipv4Ne
             errs.push(field, format!("{text:?} is outside the subnet {subnet}"));
             continue;
         }
-        let range = AddrRange { first: first.into(), last: last.into() };
+        let range = AddrRange {
+            first: first.into(),
+            last: last.into(),
+        };
         if range.contains(subnet.network().into()) || range.contains(subnet.broadcast().into()) {
-            errs.push(field, format!("{text:?} includes the subnet's network or broadcast address"));
+            errs.push(
+                field,
+                format!("{text:?} includes the subnet's network or broadcast address"),
+            );
             continue;
         }
         out.push((i, range));
@@ -432,7 +605,10 @@ fn lease_seconds(errs: &mut Errors, field: &str, spec: Option<&DurationSpec>, de
             default
         }
         Some(Ok(Some(secs))) if secs >= u64::from(INFINITE_LEASE) => {
-            errs.push(field, format!("{secs} s is too long; write \"infinite\" for a lease that never expires"));
+            errs.push(
+                field,
+                format!("{secs} s is too long; write \"infinite\" for a lease that never expires"),
+            );
             default
         }
         Some(Ok(Some(secs))) => secs as u32,
@@ -456,7 +632,12 @@ fn parse_duration(spec: &DurationSpec) -> Result<Option<u64>, String> {
 }
 
 fn pairs<T>(items: &[T]) -> impl Iterator<Item = ((usize, &T), (usize, &T))> {
-    items.iter().enumerate().flat_map(move |(i, a)| items[i + 1..].iter().enumerate().map(move |(j, b)| ((i, a), (i + 1 + j, b))))
+    items.iter().enumerate().flat_map(move |(i, a)| {
+        items[i + 1..]
+            .iter()
+            .enumerate()
+            .map(move |(j, b)| ((i, a), (i + 1 + j, b)))
+    })
 }
 
 fn show(r: &AddrRange) -> String {

@@ -5,8 +5,8 @@
 mod compile;
 mod error;
 mod file;
-pub mod options;
 mod model;
+pub mod options;
 
 use std::path::Path;
 
@@ -25,7 +25,10 @@ pub fn from_toml(text: &str) -> Result<Config, ConfigErrors> {
             }
             None => "file".to_string(),
         };
-        ConfigErrors(vec![ConfigError { field, message: e.message().to_string() }])
+        ConfigErrors(vec![ConfigError {
+            field,
+            message: e.message().to_string(),
+        }])
     })?;
     compile(&file)
 }
@@ -33,7 +36,10 @@ pub fn from_toml(text: &str) -> Result<Config, ConfigErrors> {
 /// Reads, parses and validates a configuration file.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors(vec![ConfigError { field: path.display().to_string(), message: format!("cannot be read: {e}") }])
+        ConfigErrors(vec![ConfigError {
+            field: path.display().to_string(),
+            message: format!("cannot be read: {e}"),
+        }])
     })?;
     from_toml(&text)
 }

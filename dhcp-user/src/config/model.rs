@@ -43,7 +43,8 @@ impl AddrRange {
         (self.first..=self.last).contains(&addr)
     }
 
-    pub fn len(&self) -> u32 {
+    /// Number of addresses; never zero (`first <= last` is validated).
+    pub fn size(&self) -> u32 {
         self.last - self.first + 1
     }
 
@@ -181,7 +182,12 @@ impl Config {
 
     /// The reservation for a client on the network of `scope`: by client
     /// identifier first, then by hardware address.
-    pub fn reservation(&self, scope: &Scope, client_id: Option<&[u8]>, mac: &[u8]) -> Option<&Reservation> {
+    pub fn reservation(
+        &self,
+        scope: &Scope,
+        client_id: Option<&[u8]>,
+        mac: &[u8],
+    ) -> Option<&Reservation> {
         let on_network = |refs: &Vec<ReservationRef>| {
             refs.iter()
                 .find(|r| scope.network.contains(&r.scope))

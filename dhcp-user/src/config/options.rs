@@ -161,8 +161,12 @@ pub fn encode(kind: Option<Kind>, value: &toml::Value) -> Result<Vec<u8>, String
             s.as_bytes().to_vec()
         }
         Kind::U8 => vec![int_in(value, 0, u8::MAX as i64)? as u8],
-        Kind::U16 => (int_in(value, 0, u16::MAX as i64)? as u16).to_be_bytes().to_vec(),
-        Kind::U32 => (int_in(value, 0, u32::MAX as i64)? as u32).to_be_bytes().to_vec(),
+        Kind::U16 => (int_in(value, 0, u16::MAX as i64)? as u16)
+            .to_be_bytes()
+            .to_vec(),
+        Kind::U32 => (int_in(value, 0, u32::MAX as i64)? as u32)
+            .to_be_bytes()
+            .to_vec(),
         Kind::I32 => (int_in(value, i32::MIN as i64, i32::MAX as i64)? as i32)
             .to_be_bytes()
             .to_vec(),
@@ -196,17 +200,23 @@ fn infer_kind(value: &toml::Value) -> Result<Kind, String> {
         toml::Value::String(_) => Ok(Kind::Text),
         toml::Value::Array(_) => Ok(Kind::IpList),
         toml::Value::Boolean(_) => Ok(Kind::Bool),
-        _ => Err("has no known type: write it as a string, a list of addresses, or `{ hex = \"…\" }`".into()),
+        _ => Err(
+            "has no known type: write it as a string, a list of addresses, or `{ hex = \"…\" }`"
+                .into(),
+        ),
     }
 }
 
 fn ip(value: &toml::Value) -> Result<Ipv4Addr, String> {
     let s = text(value)?;
-    s.parse().map_err(|_| format!("{s:?} is not an IPv4 address"))
+    s.parse()
+        .map_err(|_| format!("{s:?} is not an IPv4 address"))
 }
 
 fn text(value: &toml::Value) -> Result<&str, String> {
-    value.as_str().ok_or_else(|| format!("expected a string, found {value}"))
+    value
+        .as_str()
+        .ok_or_else(|| format!("expected a string, found {value}"))
 }
 
 fn list(value: &toml::Value) -> Result<&[toml::Value], String> {
@@ -226,8 +236,11 @@ fn int_in(value: &toml::Value, min: i64, max: i64) -> Result<i64, String> {
 
 /// Hex bytes with optional `:`, `-` or space separators.
 pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
-    let digits: String = s.chars().filter(|c| !matches!(c, ':' | '-' | ' ')).collect();
-    if digits.is_empty() || digits.len() % 2 != 0 {
+    let digits: String = s
+        .chars()
+        .filter(|c| !matches!(c, ':' | '-' | ' '))
+        .collect();
+    if digits.is_empty() || !digits.len().is_multiple_of(2) {
         return Err(format!("{s:?} is not an even number of hex digits"));
     }
     (0..digits.len())
@@ -274,10 +287,20 @@ mod tests {
     fn encodes_typed_values() {
         let dns = lookup("domain_name_servers").unwrap();
         assert_eq!(dns.code, 6);
-        assert_eq!(encode(Some(dns.kind), &v(r#"["10.0.0.1", "10.0.0.2"]"#)).unwrap(), [10, 0, 0, 1, 10, 0, 0, 2]);
+        assert_eq!(
+            encode(Some(dns.kind), &v(r#"["10.0.0.1", "10.0.0.2"]"#)).unwrap(),
+            [10, 0, 0, 1, 10, 0, 0, 2]
+        );
         assert_eq!(encode(Some(Kind::U16), &v("1500")).unwrap(), [0x05, 0xdc]);
-        assert!(encode(Some(Kind::U8), &v("300")).unwrap_err().contains("outside"));
-        assert_eq!(encode(None, &v(r#"{ hex = "01:02:ff" }"#)).unwrap(), [1, 2, 0xff]);
+        assert!(
+            encode(Some(Kind::U8), &v("300"))
+                .unwrap_err()
+                .contains("outside")
+        );
+        assert_eq!(
+            encode(None, &v(r#"{ hex = "01:02:ff" }"#)).unwrap(),
+            [1, 2, 0xff]
+        );
         assert_eq!(
             encode(Some(Kind::DomainList), &v(r#"["eng.example.com"]"#)).unwrap(),
             b"\x03eng\x07example\x03com\x00"
@@ -286,7 +309,11 @@ mod tests {
 
     #[test]
     fn encodes_rfc3442_routes() {
-        let got = encode(Some(Kind::ClasslessRoutes), &v(r#"["10.0.0.0/8 via 10.1.0.1", "0.0.0.0/0 via 10.1.0.254"]"#)).unwrap();
+        let got = encode(
+            Some(Kind::ClasslessRoutes),
+            &v(r#"["10.0.0.0/8 via 10.1.0.1", "0.0.0.0/0 via 10.1.0.254"]"#),
+        )
+        .unwrap();
         assert_eq!(got, [8, 10, 10, 1, 0, 1, 0, 10, 1, 0, 254]);
     }
 

@@ -15,7 +15,11 @@ use crate::state::table::{Binding, Held, RecordId};
 
 /// Milliseconds from now until a lease of `secs` ends (never, if infinite).
 pub fn lease_end(now: u64, secs: u32) -> u64 {
-    if secs == INFINITE_LEASE { u64::MAX } else { now + u64::from(secs) * 1000 }
+    if secs == INFINITE_LEASE {
+        u64::MAX
+    } else {
+        now + u64::from(secs) * 1000
+    }
 }
 
 /// How long a lapsed binding is remembered, so the client gets its address
@@ -31,7 +35,11 @@ pub fn low_address_check(cx: &Ctx<'_, '_>, scope: ScopeId, events: &mut Vec<Even
         let capacity = u64::from(pool.capacity());
         let free = pool.free();
         let percent_used = ((capacity - u64::from(free)) * 100 / capacity.max(1)) as u8;
-        events.push(Event::LowAddressWarning { scope: cx.config().scope(scope).name.clone(), percent_used, free });
+        events.push(Event::LowAddressWarning {
+            scope: cx.config().scope(scope).name.clone(),
+            percent_used,
+            free,
+        });
     }
 }
 
@@ -48,7 +56,11 @@ impl Local {
     pub(super) fn set_offer(&mut self, cx: &Ctx<'_, '_>, rec: RecordId, mut held: Held) {
         let timeout = cx.config().server.offer_timeout_ms;
         let record = self.table.get_mut(rec);
-        let bound_here = record.binding.as_ref().and_then(Binding::bound).is_some_and(|b| b.addr == held.addr);
+        let bound_here = record
+            .binding
+            .as_ref()
+            .and_then(Binding::bound)
+            .is_some_and(|b| b.addr == held.addr);
         if let Some(old) = record.offer.take()
             && old.addr != held.addr
         {
@@ -74,7 +86,13 @@ impl Local {
 
     /// Binds (or renews) `held` for the scope's lease time. The slot, if
     /// any, must already be the client's (claimed, offered or bound).
-    pub(super) fn bind(&mut self, cx: &Ctx<'_, '_>, rec: RecordId, scope: &Scope, mut held: Held) -> LeaseChange {
+    pub(super) fn bind(
+        &mut self,
+        cx: &Ctx<'_, '_>,
+        rec: RecordId,
+        scope: &Scope,
+        mut held: Held,
+    ) -> LeaseChange {
         held.expires = lease_end(cx.now, scope.lease_secs);
         let record = self.table.get_mut(rec);
         if let Some(offer) = record.offer.take()
@@ -94,19 +112,37 @@ impl Local {
         if held.expires != u64::MAX {
             self.table.schedule_lease(rec, held.expires);
         }
-        LeaseChange::Bound { client, addr: held.addr, expires_ms: held.expires, replaced }
+        LeaseChange::Bound {
+            client,
+            addr: held.addr,
+            expires_ms: held.expires,
+            replaced,
+        }
     }
 
     /// Ends a bound lease early (RELEASE) or on time (expiry): the slot goes
     /// back to the pool and the address is remembered for the client.
-    pub(super) fn lapse(&mut self, shared: &Shared, rec: RecordId, now: u64, released: bool) -> Option<Held> {
+    pub(super) fn lapse(
+        &mut self,
+        shared: &Shared,
+        rec: RecordId,
+        now: u64,
+        released: bool,
+    ) -> Option<Held> {
         let record = self.table.get_mut(rec);
         let Some(Binding::Bound(held)) = record.binding else {
             return None;
         };
         give_back(shared, &held, record.tag);
-        let remember = Held { expires: affinity_end(now, shared.config.scope(held.scope)), ..held };
-        record.binding = Some(if released { Binding::Released(remember) } else { Binding::Expired(remember) });
+        let remember = Held {
+            expires: affinity_end(now, shared.config.scope(held.scope)),
+            ..held
+        };
+        record.binding = Some(if released {
+            Binding::Released(remember)
+        } else {
+            Binding::Expired(remember)
+        });
         self.table.schedule_forget(rec, remember.expires);
         Some(held)
     }

@@ -16,7 +16,12 @@ use crate::state::table::{Binding, Held, RecordId};
 use dhcp_wire::MessageType;
 
 impl Local {
-    pub(super) fn discover(&mut self, cx: &Ctx<'_, '_>, out: &mut [u8], events: &mut Vec<Event>) -> Outcome {
+    pub(super) fn discover(
+        &mut self,
+        cx: &Ctx<'_, '_>,
+        out: &mut [u8],
+        events: &mut Vec<Event>,
+    ) -> Outcome {
         let config = cx.config();
         let Some(net) = select::scope(config, cx.msg, cx.meta.iface_addr, false) else {
             return Outcome::silent(Silence::NoScope);
@@ -24,21 +29,35 @@ impl Local {
         if !net.active {
             return Outcome::silent(Silence::ScopeInactive);
         }
-        let rec = self.table.find_or_insert(cx.key.as_bytes(), cx.hash, cx.tag);
+        let rec = self
+            .table
+            .find_or_insert(cx.key.as_bytes(), cx.hash, cx.tag);
         let (held, options) = match config.reservation(net, cx.msg.client_id(), cx.msg.chaddr()) {
             Some(res) => {
-                let Some(scope) = select::scope_on_network(config, net, res.ip).filter(|s| s.active) else {
+                let Some(scope) =
+                    select::scope_on_network(config, net, res.ip).filter(|s| s.active)
+                else {
                     self.forget_if_empty(rec);
                     return Outcome::silent(Silence::ScopeInactive);
                 };
-                (Held { scope: scope.id, addr: res.ip, slot: None, expires: 0 }, &res.options)
+                (
+                    Held {
+                        scope: scope.id,
+                        addr: res.ip,
+                        slot: None,
+                        expires: 0,
+                    },
+                    &res.options,
+                )
             }
             None => match self.choose_dynamic(cx, net, rec) {
                 Some(held) => (held, &config.scope(held.scope).options),
                 None => {
                     self.forget_if_empty(rec);
                     if cx.shared.note_exhausted(net.id) {
-                        events.push(Event::ScopeFull { scope: net.superscope.clone().unwrap_or_else(|| net.name.clone()) });
+                        events.push(Event::ScopeFull {
+                            scope: net.superscope.clone().unwrap_or_else(|| net.name.clone()),
+                        });
                     }
                     return Outcome::silent(Silence::PoolExhausted);
                 }
@@ -60,7 +79,12 @@ impl Local {
         let config = cx.config();
         let on_net = |h: &Held| net.network.contains(&h.scope) && config.scope(h.scope).active;
         let record = self.table.get(rec);
-        if let Some(bound) = record.binding.as_ref().and_then(Binding::bound).filter(|h| on_net(h)) {
+        if let Some(bound) = record
+            .binding
+            .as_ref()
+            .and_then(Binding::bound)
+            .filter(|h| on_net(h))
+        {
             return Some(*bound);
         }
         if let Some(offer) = record.offer.filter(on_net) {
@@ -77,7 +101,12 @@ impl Local {
             && let Some(slot) = cx.shared.pool(scope.id).index_of(want)
             && cx.shared.pool(scope.id).try_claim(slot, cx.tag)
         {
-            return Some(Held { scope: scope.id, addr: want, slot: Some(slot), expires: 0 });
+            return Some(Held {
+                scope: scope.id,
+                addr: want,
+                slot: Some(slot),
+                expires: 0,
+            });
         }
         for &id in &net.network {
             if !config.scope(id).active {
@@ -85,7 +114,12 @@ impl Local {
             }
             let pool = cx.shared.pool(id);
             if let Some(slot) = pool.claim_any(self.id, cx.tag, &mut self.cursors[id.index()]) {
-                return Some(Held { scope: id, addr: pool.addr_at(slot), slot: Some(slot), expires: 0 });
+                return Some(Held {
+                    scope: id,
+                    addr: pool.addr_at(slot),
+                    slot: Some(slot),
+                    expires: 0,
+                });
             }
         }
         None
@@ -93,12 +127,22 @@ impl Local {
 }
 
 /// The OFFER for `held`.
-fn offer_reply(cx: &Ctx<'_, '_>, scope: &Scope, held: Held, options: &OptionSet, out: &mut [u8]) -> super::Reply {
+fn offer_reply(
+    cx: &Ctx<'_, '_>,
+    scope: &Scope,
+    held: Held,
+    options: &OptionSet,
+    out: &mut [u8],
+) -> super::Reply {
     let spec = ReplySpec {
         kind: MessageType::Offer,
         yiaddr: held.addr,
         server_id: cx.server_id(),
-        lease: Some(LeaseTimes { lease: scope.lease_secs, renewal: scope.renewal_secs, rebinding: scope.rebinding_secs }),
+        lease: Some(LeaseTimes {
+            lease: scope.lease_secs,
+            renewal: scope.renewal_secs,
+            rebinding: scope.rebinding_secs,
+        }),
         options: Some(options),
         message: None,
     };

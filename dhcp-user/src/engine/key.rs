@@ -20,7 +20,10 @@ impl ClientKey {
     /// The key of the client that sent `msg`, or `None` if it has neither a
     /// client identifier nor a hardware address.
     pub fn of(msg: &Message<'_>) -> Option<ClientKey> {
-        let mut key = ClientKey { buf: [0; 257], len: 0 };
+        let mut key = ClientKey {
+            buf: [0; 257],
+            len: 0,
+        };
         match msg.client_id().filter(|id| !id.is_empty()) {
             Some(id) => {
                 key.buf[0] = BY_CLIENT_ID;

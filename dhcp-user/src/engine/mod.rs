@@ -24,8 +24,8 @@ use dhcp_wire::{BOOTREQUEST, Message, MessageType};
 
 use crate::config::Config;
 use crate::events::Event;
-use crate::state::pool::Tag;
 use crate::state::Shared;
+use crate::state::pool::Tag;
 use crate::state::table::{Binding, LeaseTable};
 
 pub use key::{ClientKey, steering_key};
@@ -61,10 +61,25 @@ pub struct Reply {
 pub enum LeaseChange {
     /// A lease was granted or extended. `replaced` is an older address of
     /// the same client that was given back at the same time.
-    Bound { client: Arc<[u8]>, addr: Ipv4Addr, expires_ms: u64, replaced: Option<Ipv4Addr> },
-    Released { client: Arc<[u8]>, addr: Ipv4Addr },
-    Declined { client: Arc<[u8]>, addr: Ipv4Addr, until_ms: u64 },
-    Expired { client: Arc<[u8]>, addr: Ipv4Addr },
+    Bound {
+        client: Arc<[u8]>,
+        addr: Ipv4Addr,
+        expires_ms: u64,
+        replaced: Option<Ipv4Addr>,
+    },
+    Released {
+        client: Arc<[u8]>,
+        addr: Ipv4Addr,
+    },
+    Declined {
+        client: Arc<[u8]>,
+        addr: Ipv4Addr,
+        until_ms: u64,
+    },
+    Expired {
+        client: Arc<[u8]>,
+        addr: Ipv4Addr,
+    },
 }
 
 /// An address a client holds, as [`Shard::holdings`] lists it.
@@ -116,15 +131,27 @@ pub struct Outcome {
 
 impl Outcome {
     fn silent(why: Silence) -> Outcome {
-        Outcome { reply: None, change: None, silence: Some(why) }
+        Outcome {
+            reply: None,
+            change: None,
+            silence: Some(why),
+        }
     }
 
     fn reply(reply: Reply, change: Option<LeaseChange>) -> Outcome {
-        Outcome { reply: Some(reply), change, silence: None }
+        Outcome {
+            reply: Some(reply),
+            change,
+            silence: None,
+        }
     }
 
     fn noted(change: LeaseChange) -> Outcome {
-        Outcome { reply: None, change: Some(change), silence: Some(Silence::NoReplyDefined) }
+        Outcome {
+            reply: None,
+            change: Some(change),
+            silence: Some(Silence::NoReplyDefined),
+        }
     }
 }
 
@@ -183,15 +210,36 @@ impl Shard {
     /// offers (what an operator's lease listing shows).
     pub fn holdings(&self) -> impl Iterator<Item = Holding<'_>> {
         self.local.table.records().flat_map(|r| {
-            let bound = r.binding.as_ref().and_then(Binding::bound).map(|h| Holding { client: &r.key, addr: h.addr, expires_ms: h.expires, bound: true });
-            let offered = r.offer.map(|h| Holding { client: &r.key, addr: h.addr, expires_ms: h.expires, bound: false });
+            let bound = r
+                .binding
+                .as_ref()
+                .and_then(Binding::bound)
+                .map(|h| Holding {
+                    client: &r.key,
+                    addr: h.addr,
+                    expires_ms: h.expires,
+                    bound: true,
+                });
+            let offered = r.offer.map(|h| Holding {
+                client: &r.key,
+                addr: h.addr,
+                expires_ms: h.expires,
+                bound: false,
+            });
             bound.into_iter().chain(offered)
         })
     }
 
     /// Answers one message. The reply, if any, is written to `out` (at
     /// least [`MAX_REPLY_LEN`] bytes); events are appended to `events`.
-    pub fn handle(&mut self, msg: &Message<'_>, meta: &RecvMeta, now: u64, out: &mut [u8], events: &mut Vec<Event>) -> Outcome {
+    pub fn handle(
+        &mut self,
+        msg: &Message<'_>,
+        meta: &RecvMeta,
+        now: u64,
+        out: &mut [u8],
+        events: &mut Vec<Event>,
+    ) -> Outcome {
         if msg.op() != BOOTREQUEST {
             return Outcome::silent(Silence::NotRequest);
         }
@@ -205,7 +253,15 @@ impl Shard {
         let local = &mut self.local;
         local.note_unknown_options(shared, msg, now, events);
         let hash = shared.hash_key(key.as_bytes());
-        let cx = Ctx { shared, msg, meta, now, key: &key, hash, tag: Tag::from_hash(hash) };
+        let cx = Ctx {
+            shared,
+            msg,
+            meta,
+            now,
+            key: &key,
+            hash,
+            tag: Tag::from_hash(hash),
+        };
         match kind {
             MessageType::Discover => local.discover(&cx, out, events),
             MessageType::Request => local.request(&cx, out, events),
@@ -220,7 +276,13 @@ impl Shard {
 impl Local {
     /// Event 1000 for option codes the server has no definition of, at most
     /// once per code per configured interval (per shard).
-    fn note_unknown_options(&mut self, shared: &Shared, msg: &Message<'_>, now: u64, events: &mut Vec<Event>) {
+    fn note_unknown_options(
+        &mut self,
+        shared: &Shared,
+        msg: &Message<'_>,
+        now: u64,
+        events: &mut Vec<Event>,
+    ) {
         let config = &shared.config;
         for (code, value) in msg.options() {
             if config.is_known_option(code) {
@@ -268,11 +330,16 @@ impl Ctx<'_, '_> {
     /// Option 54 of our replies: the configured identifier, else the
     /// address of the interface the request arrived on.
     fn server_id(&self) -> Ipv4Addr {
-        self.config().server.server_id.unwrap_or(self.meta.iface_addr)
+        self.config()
+            .server
+            .server_id
+            .unwrap_or(self.meta.iface_addr)
     }
 
     /// Whether a server identifier a client sent names this server.
     fn is_ours(&self, id: Ipv4Addr) -> bool {
-        self.config().server.server_id == Some(id) || id == self.meta.iface_addr || id == self.meta.dst
+        self.config().server.server_id == Some(id)
+            || id == self.meta.iface_addr
+            || id == self.meta.dst
     }
 }

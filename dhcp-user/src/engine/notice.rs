@@ -27,7 +27,13 @@ impl Local {
         let held = if let Some(offer) = record.offer.filter(|h| h.addr == addr) {
             record.offer = None;
             offer
-        } else if let Some(bound) = record.binding.as_ref().and_then(Binding::bound).copied().filter(|h| h.addr == addr) {
+        } else if let Some(bound) = record
+            .binding
+            .as_ref()
+            .and_then(Binding::bound)
+            .copied()
+            .filter(|h| h.addr == addr)
+        {
             record.binding = None;
             bound
         } else {
@@ -41,8 +47,15 @@ impl Local {
         }
         let client = self.table.get(rec).key.clone();
         self.forget_if_empty(rec);
-        events.push(Event::LeaseDeclined { addr, client: cx.key.display() });
-        Outcome::noted(LeaseChange::Declined { client, addr, until_ms: until })
+        events.push(Event::LeaseDeclined {
+            addr,
+            client: cx.key.display(),
+        });
+        Outcome::noted(LeaseChange::Declined {
+            client,
+            addr,
+            until_ms: until,
+        })
     }
 
     pub(super) fn release(&mut self, cx: &Ctx<'_, '_>, events: &mut Vec<Event>) -> Outcome {
@@ -60,7 +73,10 @@ impl Local {
         };
         self.lapse(cx.shared, rec, cx.now, true);
         let client = self.table.get(rec).key.clone();
-        events.push(Event::LeaseReleased { addr, client: cx.key.display() });
+        events.push(Event::LeaseReleased {
+            addr,
+            client: cx.key.display(),
+        });
         Outcome::noted(LeaseChange::Released { client, addr })
     }
 
@@ -68,6 +84,11 @@ impl Local {
     fn bound_record(&self, cx: &Ctx<'_, '_>, addr: Ipv4Addr) -> Option<RecordId> {
         let rec = self.table.find(cx.key.as_bytes(), cx.hash)?;
         let record = self.table.get(rec);
-        record.binding.as_ref().and_then(Binding::bound).filter(|h| h.addr == addr).map(|_| rec)
+        record
+            .binding
+            .as_ref()
+            .and_then(Binding::bound)
+            .filter(|h| h.addr == addr)
+            .map(|_| rec)
     }
 }

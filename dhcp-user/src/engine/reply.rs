@@ -26,7 +26,11 @@ pub enum Destination {
     /// Unicast to `addr`:68 at the client's hardware address. The client
     /// does not answer ARP for `addr` yet, so the datapath must address the
     /// link-layer frame to `chaddr` itself.
-    UnicastHw { addr: Ipv4Addr, chaddr: [u8; 16], hlen: u8 },
+    UnicastHw {
+        addr: Ipv4Addr,
+        chaddr: [u8; 16],
+        hlen: u8,
+    },
 }
 
 /// Lease timers of an OFFER or ACK: lease time, T1, T2 (seconds).
@@ -63,7 +67,11 @@ pub fn destination(msg: &Message<'_>, kind: MessageType, yiaddr: Ipv4Addr) -> De
     } else if msg.broadcast() || yiaddr.is_unspecified() || msg.chaddr().is_empty() {
         Destination::Broadcast
     } else {
-        Destination::UnicastHw { addr: yiaddr, chaddr: *msg.chaddr_raw(), hlen: msg.chaddr().len() as u8 }
+        Destination::UnicastHw {
+            addr: yiaddr,
+            chaddr: *msg.chaddr_raw(),
+            hlen: msg.chaddr().len() as u8,
+        }
     }
 }
 
@@ -73,7 +81,9 @@ pub fn destination(msg: &Message<'_>, kind: MessageType, yiaddr: Ipv4Addr) -> De
 /// commonly send their MTU there, and a reply sized to the full value plus
 /// headers would not fit it.
 fn size_limit(msg: &Message<'_>, buf: usize) -> usize {
-    let asked = msg.max_message_size().map_or(MIN_MESSAGE, |m| usize::from(m).saturating_sub(28));
+    let asked = msg
+        .max_message_size()
+        .map_or(MIN_MESSAGE, |m| usize::from(m).saturating_sub(28));
     asked.max(MIN_MESSAGE).min(buf)
 }
 
@@ -88,7 +98,11 @@ pub fn write(msg: &Message<'_>, spec: &ReplySpec<'_>, out: &mut [u8]) -> Reply {
         flags |= BROADCAST_FLAG;
     }
     // RFC 2131 table 3: only an ACK carries the client's ciaddr back.
-    let ciaddr = if spec.kind == MessageType::Ack { msg.ciaddr() } else { Ipv4Addr::UNSPECIFIED };
+    let ciaddr = if spec.kind == MessageType::Ack {
+        msg.ciaddr()
+    } else {
+        Ipv4Addr::UNSPECIFIED
+    };
     let header = ReplyHeader {
         op: BOOTREPLY,
         htype: msg.htype(),
@@ -131,7 +145,11 @@ pub fn write(msg: &Message<'_>, spec: &ReplySpec<'_>, out: &mut [u8]) -> Reply {
         let _ = w.option(code::RELAY_AGENT_INFO, rai);
     }
     let len = w.finish();
-    Reply { kind: spec.kind, len, dest: destination(msg, spec.kind, spec.yiaddr) }
+    Reply {
+        kind: spec.kind,
+        len,
+        dest: destination(msg, spec.kind, spec.yiaddr),
+    }
 }
 
 /// The subnet mask always, then what the client asked for in its order

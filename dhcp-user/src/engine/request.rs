@@ -39,7 +39,12 @@ enum ClientState {
 }
 
 impl Local {
-    pub(super) fn request(&mut self, cx: &Ctx<'_, '_>, out: &mut [u8], events: &mut Vec<Event>) -> Outcome {
+    pub(super) fn request(
+        &mut self,
+        cx: &Ctx<'_, '_>,
+        out: &mut [u8],
+        events: &mut Vec<Event>,
+    ) -> Outcome {
         let msg = cx.msg;
         let config = cx.config();
         let ciaddr = msg.ciaddr();
@@ -53,18 +58,32 @@ impl Local {
                 }
                 // Option 50 is required here; some clients put the address
                 // in ciaddr instead, and an offer on record settles it too.
-                let offered = self.table.find(cx.key.as_bytes(), cx.hash).and_then(|r| self.table.get(r).offer).map(|h| h.addr);
-                match requested.or((!ciaddr.is_unspecified()).then_some(ciaddr)).or(offered) {
+                let offered = self
+                    .table
+                    .find(cx.key.as_bytes(), cx.hash)
+                    .and_then(|r| self.table.get(r).offer)
+                    .map(|h| h.addr);
+                match requested
+                    .or((!ciaddr.is_unspecified()).then_some(ciaddr))
+                    .or(offered)
+                {
                     Some(addr) => (ClientState::Selecting, addr),
                     None => return Outcome::silent(Silence::Malformed),
                 }
             }
-            (None, Some(requested)) if ciaddr.is_unspecified() => (ClientState::InitReboot, requested),
+            (None, Some(requested)) if ciaddr.is_unspecified() => {
+                (ClientState::InitReboot, requested)
+            }
             (None, _) if !ciaddr.is_unspecified() => (ClientState::Renewing, ciaddr),
             (None, _) => return Outcome::silent(Silence::Malformed),
         };
 
-        let Some(net) = select::scope(config, msg, cx.meta.iface_addr, state == ClientState::Renewing) else {
+        let Some(net) = select::scope(
+            config,
+            msg,
+            cx.meta.iface_addr,
+            state == ClientState::Renewing,
+        ) else {
             return Outcome::silent(Silence::NoScope);
         };
         if !net.active {
@@ -81,8 +100,15 @@ impl Local {
             if res.ip != addr {
                 return self.nak(cx, addr, NakReason::ReservedElsewhere, out, events);
             }
-            let rec = self.table.find_or_insert(cx.key.as_bytes(), cx.hash, cx.tag);
-            let held = Held { scope: scope.id, addr, slot: None, expires: 0 };
+            let rec = self
+                .table
+                .find_or_insert(cx.key.as_bytes(), cx.hash, cx.tag);
+            let held = Held {
+                scope: scope.id,
+                addr,
+                slot: None,
+                expires: 0,
+            };
             return self.ack(cx, rec, scope, held, &res.options, out);
         }
         if scope.reservation_for_ip(addr).is_some() {
@@ -102,7 +128,9 @@ impl Local {
         };
         match pool.state(slot) {
             SlotState::Free => {}
-            SlotState::Excluded => return self.nak(cx, addr, NakReason::NotAssignable, out, events),
+            SlotState::Excluded => {
+                return self.nak(cx, addr, NakReason::NotAssignable, out, events);
+            }
             SlotState::Reserved | SlotState::Quarantined | SlotState::Held(_) => {
                 return self.nak(cx, addr, NakReason::HeldByOther, out, events);
             }
@@ -110,19 +138,37 @@ impl Local {
         if state == ClientState::InitReboot {
             // The address is free, but we have no record of giving it to
             // this client (or we know it holds another one).
-            let has_other = rec.is_some_and(|r| self.table.get(r).binding.as_ref().and_then(Binding::bound).is_some());
+            let has_other = rec.is_some_and(|r| {
+                self.table
+                    .get(r)
+                    .binding
+                    .as_ref()
+                    .and_then(Binding::bound)
+                    .is_some()
+            });
             if !has_other && !scope.authoritative {
                 return Outcome::silent(Silence::NotAuthoritative);
             }
-            let reason = if has_other { NakReason::HeldByOther } else { NakReason::UnknownClient };
+            let reason = if has_other {
+                NakReason::HeldByOther
+            } else {
+                NakReason::UnknownClient
+            };
             return self.nak(cx, addr, reason, out, events);
         }
         if !pool.try_claim(slot, cx.tag) {
             return self.nak(cx, addr, NakReason::HeldByOther, out, events);
         }
         low_address_check(cx, scope.id, events);
-        let rec = self.table.find_or_insert(cx.key.as_bytes(), cx.hash, cx.tag);
-        let held = Held { scope: scope.id, addr, slot: Some(slot), expires: 0 };
+        let rec = self
+            .table
+            .find_or_insert(cx.key.as_bytes(), cx.hash, cx.tag);
+        let held = Held {
+            scope: scope.id,
+            addr,
+            slot: Some(slot),
+            expires: 0,
+        };
         self.ack(cx, rec, scope, held, &scope.options, out)
     }
 
@@ -130,32 +176,66 @@ impl Local {
     /// lapsed address if the slot can be taken back.
     fn held_by_client(&mut self, cx: &Ctx<'_, '_>, rec: RecordId, addr: Ipv4Addr) -> Option<Held> {
         let record = self.table.get(rec);
-        if let Some(bound) = record.binding.as_ref().and_then(Binding::bound).filter(|h| h.addr == addr) {
+        if let Some(bound) = record
+            .binding
+            .as_ref()
+            .and_then(Binding::bound)
+            .filter(|h| h.addr == addr)
+        {
             return Some(*bound);
         }
         if let Some(offer) = record.offer.filter(|h| h.addr == addr) {
             return Some(offer);
         }
-        let lapsed = record.binding.map(|b| *b.held()).filter(|h| h.addr == addr)?;
+        let lapsed = record
+            .binding
+            .map(|b| *b.held())
+            .filter(|h| h.addr == addr)?;
         let slot = lapsed.slot?;
-        cx.shared.pool(lapsed.scope).try_claim(slot, cx.tag).then_some(lapsed)
+        cx.shared
+            .pool(lapsed.scope)
+            .try_claim(slot, cx.tag)
+            .then_some(lapsed)
     }
 
-    fn ack(&mut self, cx: &Ctx<'_, '_>, rec: RecordId, scope: &Scope, held: Held, options: &OptionSet, out: &mut [u8]) -> Outcome {
+    fn ack(
+        &mut self,
+        cx: &Ctx<'_, '_>,
+        rec: RecordId,
+        scope: &Scope,
+        held: Held,
+        options: &OptionSet,
+        out: &mut [u8],
+    ) -> Outcome {
         let change = self.bind(cx, rec, scope, held);
         let spec = ReplySpec {
             kind: MessageType::Ack,
             yiaddr: held.addr,
             server_id: cx.server_id(),
-            lease: Some(LeaseTimes { lease: scope.lease_secs, renewal: scope.renewal_secs, rebinding: scope.rebinding_secs }),
+            lease: Some(LeaseTimes {
+                lease: scope.lease_secs,
+                renewal: scope.renewal_secs,
+                rebinding: scope.rebinding_secs,
+            }),
             options: Some(options),
             message: None,
         };
         Outcome::reply(reply::write(cx.msg, &spec, out), Some(change))
     }
 
-    fn nak(&mut self, cx: &Ctx<'_, '_>, addr: Ipv4Addr, reason: NakReason, out: &mut [u8], events: &mut Vec<Event>) -> Outcome {
-        events.push(Event::LeaseNack { addr, client: cx.key.display(), reason });
+    fn nak(
+        &mut self,
+        cx: &Ctx<'_, '_>,
+        addr: Ipv4Addr,
+        reason: NakReason,
+        out: &mut [u8],
+        events: &mut Vec<Event>,
+    ) -> Outcome {
+        events.push(Event::LeaseNack {
+            addr,
+            client: cx.key.display(),
+            reason,
+        });
         let spec = ReplySpec {
             kind: MessageType::Nak,
             yiaddr: Ipv4Addr::UNSPECIFIED,

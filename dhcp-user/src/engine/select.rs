@@ -17,7 +17,11 @@ const LINK_SELECTION: u8 = 5;
 
 /// The address that identifies the client's network.
 pub fn network_hint(msg: &Message<'_>, iface_addr: Ipv4Addr, use_ciaddr: bool) -> Ipv4Addr {
-    if let Some(link) = msg.relay_agent_info().and_then(|rai| sub_option(rai, LINK_SELECTION)).and_then(ipv4) {
+    if let Some(link) = msg
+        .relay_agent_info()
+        .and_then(|rai| sub_option(rai, LINK_SELECTION))
+        .and_then(ipv4)
+    {
         return link;
     }
     if let Some(subnet) = msg.option(code::SUBNET_SELECTION).and_then(ipv4) {
@@ -35,14 +39,27 @@ pub fn network_hint(msg: &Message<'_>, iface_addr: Ipv4Addr, use_ciaddr: bool) -
 }
 
 /// The scope serving the client's network, if any.
-pub fn scope<'c>(config: &'c Config, msg: &Message<'_>, iface_addr: Ipv4Addr, use_ciaddr: bool) -> Option<&'c Scope> {
+pub fn scope<'c>(
+    config: &'c Config,
+    msg: &Message<'_>,
+    iface_addr: Ipv4Addr,
+    use_ciaddr: bool,
+) -> Option<&'c Scope> {
     config.scope_for(network_hint(msg, iface_addr, use_ciaddr))
 }
 
 /// The scope of `network` (a scope and its superscope siblings) whose subnet
 /// holds `addr`.
-pub fn scope_on_network<'c>(config: &'c Config, network: &Scope, addr: Ipv4Addr) -> Option<&'c Scope> {
-    network.network.iter().map(|id| config.scope(*id)).find(|s| s.contains(addr))
+pub fn scope_on_network<'c>(
+    config: &'c Config,
+    network: &Scope,
+    addr: Ipv4Addr,
+) -> Option<&'c Scope> {
+    network
+        .network
+        .iter()
+        .map(|id| config.scope(*id))
+        .find(|s| s.contains(addr))
 }
 
 fn sub_option(data: &[u8], wanted: u8) -> Option<&[u8]> {

@@ -17,7 +17,9 @@ impl Shard {
         while let Some((at, timer, rec)) = local.table.pop_due(now) {
             match (timer, rec) {
                 (Timer::Offer { .. }, Some(rec)) => local.offer_timeout(shared, rec, at),
-                (Timer::Lease { .. }, Some(rec)) => local.lease_timeout(shared, rec, at, now, changes),
+                (Timer::Lease { .. }, Some(rec)) => {
+                    local.lease_timeout(shared, rec, at, now, changes)
+                }
                 (Timer::Forget { .. }, Some(rec)) => local.forget_timeout(rec, at),
                 (Timer::Quarantine { scope, slot }, _) => {
                     shared.pool(scope).end_quarantine(slot);
@@ -41,10 +43,26 @@ impl Local {
         }
     }
 
-    fn lease_timeout(&mut self, shared: &Shared, rec: RecordId, at: u64, now: u64, changes: &mut Vec<LeaseChange>) {
-        let due = self.table.get(rec).binding.as_ref().and_then(Binding::bound).is_some_and(|b| b.expires == at);
+    fn lease_timeout(
+        &mut self,
+        shared: &Shared,
+        rec: RecordId,
+        at: u64,
+        now: u64,
+        changes: &mut Vec<LeaseChange>,
+    ) {
+        let due = self
+            .table
+            .get(rec)
+            .binding
+            .as_ref()
+            .and_then(Binding::bound)
+            .is_some_and(|b| b.expires == at);
         if due && let Some(held) = self.lapse(shared, rec, now, false) {
-            changes.push(LeaseChange::Expired { client: self.table.get(rec).key.clone(), addr: held.addr });
+            changes.push(LeaseChange::Expired {
+                client: self.table.get(rec).key.clone(),
+                addr: held.addr,
+            });
         }
     }
 

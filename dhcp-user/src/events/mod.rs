@@ -43,15 +43,28 @@ impl NakReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// 1000: a client sent an option code the server has no definition of.
-    UnknownOption { code: u8, len: usize, data: Box<[u8]>, suppressed: u32 },
+    UnknownOption {
+        code: u8,
+        len: usize,
+        data: Box<[u8]>,
+        suppressed: u32,
+    },
     /// 1011: a NAK was sent.
-    LeaseNack { addr: Ipv4Addr, client: String, reason: NakReason },
+    LeaseNack {
+        addr: Ipv4Addr,
+        client: String,
+        reason: NakReason,
+    },
     /// 1012: a client declined an address; it is quarantined.
     LeaseDeclined { addr: Ipv4Addr, client: String },
     /// 1013: a client released its address.
     LeaseReleased { addr: Ipv4Addr, client: String },
     /// 1020: a scope's use crossed the warning threshold.
-    LowAddressWarning { scope: Arc<str>, percent_used: u8, free: u32 },
+    LowAddressWarning {
+        scope: Arc<str>,
+        percent_used: u8,
+        free: u32,
+    },
     /// 1063: a DISCOVER found no free address on the client's network.
     ScopeFull { scope: Arc<str> },
 }
@@ -72,22 +85,44 @@ impl Event {
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Event::UnknownOption { code, len, suppressed, .. } => {
-                write!(f, "client sent option {code} ({len} bytes), which this server does not know")?;
+            Event::UnknownOption {
+                code,
+                len,
+                suppressed,
+                ..
+            } => {
+                write!(
+                    f,
+                    "client sent option {code} ({len} bytes), which this server does not know"
+                )?;
                 if *suppressed > 0 {
                     write!(f, "; {suppressed} earlier reports suppressed")?;
                 }
                 Ok(())
             }
-            Event::LeaseNack { addr, client, reason } => {
+            Event::LeaseNack {
+                addr,
+                client,
+                reason,
+            } => {
                 write!(f, "NAK to client {client} for {addr}: {}", reason.as_str())
             }
             Event::LeaseDeclined { addr, client } => {
-                write!(f, "client {client} declined {addr}; the address is quarantined")
+                write!(
+                    f,
+                    "client {client} declined {addr}; the address is quarantined"
+                )
             }
             Event::LeaseReleased { addr, client } => write!(f, "client {client} released {addr}"),
-            Event::LowAddressWarning { scope, percent_used, free } => {
-                write!(f, "scope {scope:?} is {percent_used}% in use; {free} addresses left")
+            Event::LowAddressWarning {
+                scope,
+                percent_used,
+                free,
+            } => {
+                write!(
+                    f,
+                    "scope {scope:?} is {percent_used}% in use; {free} addresses left"
+                )
             }
             Event::ScopeFull { scope } => write!(f, "no free address left in {scope:?}"),
         }

@@ -33,8 +33,16 @@ impl Shared {
     pub fn new(config: Arc<Config>, shards: usize) -> Shared {
         let shards = shards.max(1);
         let pools = config.scopes.iter().map(|s| Pool::new(s, shards)).collect();
-        let low_warned = config.scopes.iter().map(|_| AtomicBool::new(false)).collect();
-        let full_warned = config.scopes.iter().map(|_| AtomicBool::new(false)).collect();
+        let low_warned = config
+            .scopes
+            .iter()
+            .map(|_| AtomicBool::new(false))
+            .collect();
+        let full_warned = config
+            .scopes
+            .iter()
+            .map(|_| AtomicBool::new(false))
+            .collect();
         Shared {
             config,
             pools,

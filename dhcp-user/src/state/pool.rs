@@ -89,8 +89,12 @@ impl Pool {
         let mut segments = Vec::with_capacity(scope.ranges.len());
         let mut next = 0u32;
         for r in &scope.ranges {
-            segments.push(Segment { first_addr: r.first, first_index: next, len: r.len() });
-            next += r.len();
+            segments.push(Segment {
+                first_addr: r.first,
+                first_index: next,
+                len: r.size(),
+            });
+            next += r.size();
         }
         let total = next;
         let slots: Box<[AtomicU64]> = (0..total).map(|_| AtomicU64::new(FREE)).collect();
@@ -102,7 +106,9 @@ impl Pool {
             slots,
             capacity: total,
             slice_len,
-            slice_free: (0..slice_count).map(|_| CachePadded::new(AtomicU32::new(0))).collect(),
+            slice_free: (0..slice_count)
+                .map(|_| CachePadded::new(AtomicU32::new(0)))
+                .collect(),
         };
         for (index, addr) in (0..total).map(|i| (i, pool.addr_at(i))) {
             let a = u32::from(addr);
@@ -131,7 +137,10 @@ impl Pool {
     /// Addresses free right now (a sum over slices: exact when no claim is
     /// in flight, close enough for thresholds otherwise).
     pub fn free(&self) -> u32 {
-        self.slice_free.iter().map(|f| f.load(Ordering::Relaxed)).sum()
+        self.slice_free
+            .iter()
+            .map(|f| f.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// The slot index of `addr`, if it lies in a dynamic range.
@@ -193,10 +202,9 @@ impl Pool {
             // are scanned from their start.
             let offset = if step == 0 { *cursor % len } else { 0 };
             let from_cursor = (start + offset..end).chain(start..start + offset);
-            if let Some(index) = from_cursor
-                .into_iter()
-                .find(|&i| self.slots[i as usize].load(Ordering::Relaxed) == FREE && self.try_claim(i, tag))
-            {
+            if let Some(index) = from_cursor.into_iter().find(|&i| {
+                self.slots[i as usize].load(Ordering::Relaxed) == FREE && self.try_claim(i, tag)
+            }) {
                 if step == 0 {
                     *cursor = index + 1 - start;
                 }

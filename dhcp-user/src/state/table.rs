@@ -94,7 +94,9 @@ impl LeaseTable {
     pub fn find(&self, key: &[u8], hash: u64) -> Option<RecordId> {
         let records = &self.records;
         self.index
-            .find(hash, |&i| records[i as usize].as_ref().is_some_and(|r| &*r.key == key))
+            .find(hash, |&i| {
+                records[i as usize].as_ref().is_some_and(|r| &*r.key == key)
+            })
             .map(|&i| RecordId(i))
     }
 
@@ -104,7 +106,14 @@ impl LeaseTable {
             return id;
         }
         self.next_generation = self.next_generation.wrapping_add(1);
-        let record = Record { key: key.into(), hash, tag, binding: None, offer: None, generation: self.next_generation };
+        let record = Record {
+            key: key.into(),
+            hash,
+            tag,
+            binding: None,
+            offer: None,
+            generation: self.next_generation,
+        };
         let i = match self.free.pop() {
             Some(i) => {
                 self.records[i as usize] = Some(record);
@@ -116,7 +125,9 @@ impl LeaseTable {
             }
         };
         let records = &self.records;
-        self.index.insert_unique(hash, i, |&j| records[j as usize].as_ref().map_or(0, |r| r.hash));
+        self.index.insert_unique(hash, i, |&j| {
+            records[j as usize].as_ref().map_or(0, |r| r.hash)
+        });
         RecordId(i)
     }
 
@@ -152,21 +163,40 @@ impl LeaseTable {
 
     pub fn schedule_offer(&mut self, id: RecordId, at: u64) {
         let generation = self.get(id).generation;
-        self.timers.push(Reverse((at, Timer::Offer { record: id.0, generation })));
+        self.timers.push(Reverse((
+            at,
+            Timer::Offer {
+                record: id.0,
+                generation,
+            },
+        )));
     }
 
     pub fn schedule_lease(&mut self, id: RecordId, at: u64) {
         let generation = self.get(id).generation;
-        self.timers.push(Reverse((at, Timer::Lease { record: id.0, generation })));
+        self.timers.push(Reverse((
+            at,
+            Timer::Lease {
+                record: id.0,
+                generation,
+            },
+        )));
     }
 
     pub fn schedule_forget(&mut self, id: RecordId, at: u64) {
         let generation = self.get(id).generation;
-        self.timers.push(Reverse((at, Timer::Forget { record: id.0, generation })));
+        self.timers.push(Reverse((
+            at,
+            Timer::Forget {
+                record: id.0,
+                generation,
+            },
+        )));
     }
 
     pub fn schedule_quarantine_end(&mut self, scope: ScopeId, slot: u32, at: u64) {
-        self.timers.push(Reverse((at, Timer::Quarantine { scope, slot })));
+        self.timers
+            .push(Reverse((at, Timer::Quarantine { scope, slot })));
     }
 
     /// The earliest timer, so a worker knows how long it may sleep.
@@ -184,13 +214,14 @@ impl LeaseTable {
         }
         self.timers.pop();
         let record = match timer {
-            Timer::Offer { record, generation } | Timer::Lease { record, generation } | Timer::Forget { record, generation } => {
-                self.records
-                    .get(record as usize)
-                    .and_then(Option::as_ref)
-                    .filter(|r| r.generation == generation)
-                    .map(|_| RecordId(record))
-            }
+            Timer::Offer { record, generation }
+            | Timer::Lease { record, generation }
+            | Timer::Forget { record, generation } => self
+                .records
+                .get(record as usize)
+                .and_then(Option::as_ref)
+                .filter(|r| r.generation == generation)
+                .map(|_| RecordId(record)),
             Timer::Quarantine { .. } => None,
         };
         Some((at, timer, record))

@@ -42,7 +42,14 @@ pub struct Client {
 
 pub fn client(n: u32) -> Client {
     Client {
-        mac: [0x02, 0x00, (n >> 24) as u8, (n >> 16) as u8, (n >> 8) as u8, n as u8],
+        mac: [
+            0x02,
+            0x00,
+            (n >> 24) as u8,
+            (n >> 16) as u8,
+            (n >> 8) as u8,
+            n as u8,
+        ],
         xid: 0x1000 + n,
         client_id: None,
         giaddr: Ipv4Addr::UNSPECIFIED,
@@ -61,7 +68,11 @@ impl Client {
             .set_xid(self.xid)
             .set_chaddr(&self.mac)
             .set_giaddr(self.giaddr)
-            .set_flags(if self.broadcast { v4::Flags::default().set_broadcast() } else { v4::Flags::default() });
+            .set_flags(if self.broadcast {
+                v4::Flags::default().set_broadcast()
+            } else {
+                v4::Flags::default()
+            });
         if !self.giaddr.is_unspecified() {
             m.set_hops(1);
         }
@@ -71,16 +82,24 @@ impl Client {
             opts.insert(DhcpOption::ClientIdentifier(id.clone()));
         }
         if let Some(prl) = &self.prl {
-            opts.insert(DhcpOption::ParameterRequestList(prl.iter().map(|c| OptionCode::from(*c)).collect()));
+            opts.insert(DhcpOption::ParameterRequestList(
+                prl.iter().map(|c| OptionCode::from(*c)).collect(),
+            ));
         }
         if let Some(size) = self.max_size {
             opts.insert(DhcpOption::MaxMessageSize(size));
         }
         if let Some(rai) = &self.relay_info {
-            opts.insert(DhcpOption::Unknown(UnknownOption::new(82.into(), rai.clone())));
+            opts.insert(DhcpOption::Unknown(UnknownOption::new(
+                82.into(),
+                rai.clone(),
+            )));
         }
         for (code, data) in &self.extra {
-            opts.insert(DhcpOption::Unknown(UnknownOption::new((*code).into(), data.clone())));
+            opts.insert(DhcpOption::Unknown(UnknownOption::new(
+                (*code).into(),
+                data.clone(),
+            )));
         }
         m
     }
@@ -140,7 +159,8 @@ impl Client {
 
 pub fn encode(m: &v4::Message) -> Vec<u8> {
     let mut buf = Vec::new();
-    m.encode(&mut Encoder::new(&mut buf)).expect("dhcproto encodes");
+    m.encode(&mut Encoder::new(&mut buf))
+        .expect("dhcproto encodes");
     buf
 }
 
@@ -165,14 +185,18 @@ pub struct Exchange {
 
 impl Exchange {
     pub fn reply(&self) -> &v4::Message {
-        self.reply.as_ref().unwrap_or_else(|| panic!("expected a reply, got {:?}", self.outcome))
+        self.reply
+            .as_ref()
+            .unwrap_or_else(|| panic!("expected a reply, got {:?}", self.outcome))
     }
 
     pub fn kind(&self) -> Option<MessageType> {
-        self.reply.as_ref().and_then(|r| match r.opts().get(OptionCode::MessageType) {
-            Some(DhcpOption::MessageType(t)) => Some(*t),
-            _ => None,
-        })
+        self.reply
+            .as_ref()
+            .and_then(|r| match r.opts().get(OptionCode::MessageType) {
+                Some(DhcpOption::MessageType(t)) => Some(*t),
+                _ => None,
+            })
     }
 
     pub fn yiaddr(&self) -> Ipv4Addr {
@@ -213,12 +237,18 @@ pub fn send(shard: &mut Shard, frame: &[u8], meta: RecvMeta, now: u64) -> Exchan
     let (reply, raw) = match &outcome.reply {
         Some(r) => {
             let raw = out[..r.len].to_vec();
-            let decoded = v4::Message::decode(&mut Decoder::new(&raw)).expect("replies decode with dhcproto");
+            let decoded =
+                v4::Message::decode(&mut Decoder::new(&raw)).expect("replies decode with dhcproto");
             (Some(decoded), raw)
         }
         None => (None, Vec::new()),
     };
-    Exchange { outcome, reply, raw, events }
+    Exchange {
+        outcome,
+        reply,
+        raw,
+        events,
+    }
 }
 
 pub fn ip(s: &str) -> Ipv4Addr {
@@ -228,7 +258,12 @@ pub fn ip(s: &str) -> Ipv4Addr {
 /// A full DORA on the direct link; returns the ACKed address.
 pub fn dora(shard: &mut Shard, c: &Client, now: u64) -> Ipv4Addr {
     let offer = send(shard, &c.discover(), meta_direct(), now);
-    assert_eq!(offer.kind(), Some(MessageType::Offer), "{:?}", offer.outcome);
+    assert_eq!(
+        offer.kind(),
+        Some(MessageType::Offer),
+        "{:?}",
+        offer.outcome
+    );
     let addr = offer.yiaddr();
     let ack = send(shard, &c.select(addr, IFACE), meta_direct(), now);
     assert_eq!(ack.kind(), Some(MessageType::Ack), "{:?}", ack.outcome);
