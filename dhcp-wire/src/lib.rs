@@ -8,6 +8,10 @@
 //! This crate owns the wire format only. It never decides what a message
 //! means (op code, message type, which options a reply needs): that is the
 //! engine's job. It never panics on received bytes.
+//!
+//! The hot-path functions are `#[inline]`: the engine calls them from
+//! another crate, and without it every accessor is an opaque call
+//! (measured: about a third of parse-and-read time).
 
 mod error;
 mod options;

@@ -31,10 +31,12 @@ struct Span {
 struct CodeSet([u64; 4]);
 
 impl CodeSet {
+    #[inline]
     fn contains(&self, code: u8) -> bool {
         self.0[usize::from(code >> 6)] & (1 << (code & 63)) != 0
     }
 
+    #[inline]
     fn insert(&mut self, code: u8) {
         self.0[usize::from(code >> 6)] |= 1 << (code & 63);
     }
@@ -75,6 +77,7 @@ struct Index {
 }
 
 impl Index {
+    #[inline]
     fn new() -> Self {
         Self {
             seen: CodeSet::default(),
@@ -85,6 +88,7 @@ impl Index {
         }
     }
 
+    #[inline]
     fn inline_len(&self) -> usize {
         self.len.min(INLINE)
     }
@@ -149,6 +153,7 @@ impl Index {
         self.rare.get_or_insert_default().repeated.insert(code);
     }
 
+    #[inline]
     fn get(&self, code: u8) -> Option<Span> {
         if !self.seen.contains(code) {
             return None;
@@ -160,12 +165,14 @@ impl Index {
         spill.iter().find(|(c, _)| *c == code).map(|&(_, s)| s)
     }
 
+    #[inline]
     fn is_repeated(&self, code: u8) -> bool {
         self.rare
             .as_ref()
             .is_some_and(|r| r.repeated.contains(code))
     }
 
+    #[inline]
     fn entries(&self) -> impl Iterator<Item = (u8, Span)> {
         let n = self.inline_len();
         let codes = self.codes.to_le_bytes().into_iter().take(n);
@@ -242,6 +249,7 @@ impl<'a> Message<'a> {
     /// Accepts a BOOTP message without magic cookie (it then has no
     /// options), a missing END, and trailing bytes after END. Does not
     /// check `op`, `htype` or `hlen`.
+    #[inline]
     pub fn parse(buf: &'a [u8]) -> Result<Self, DecodeError> {
         let len = buf.len();
         let Some(header) = buf.first_chunk::<FIXED_HEADER_LEN>() else {
@@ -328,6 +336,7 @@ impl<'a> Message<'a> {
         }
     }
 
+    #[inline]
     fn value(&self, code: u8, span: Span) -> &[u8] {
         let (start, len) = (usize::from(span.start), usize::from(span.len));
         let src = match &self.index.rare {
@@ -337,85 +346,101 @@ impl<'a> Message<'a> {
         src.get(start..start + len).unwrap_or_default()
     }
 
+    #[inline]
     fn ip_at(&self, at: usize) -> Ipv4Addr {
         let h = self.header;
         Ipv4Addr::new(h[at], h[at + 1], h[at + 2], h[at + 3])
     }
 
     /// The whole buffer the message was parsed from.
+    #[inline]
     pub fn bytes(&self) -> &'a [u8] {
         self.buf
     }
 
     /// Message op code: [`BOOTREQUEST`](crate::BOOTREQUEST) or
     /// [`BOOTREPLY`](crate::BOOTREPLY), unchecked.
+    #[inline]
     pub fn op(&self) -> u8 {
         self.header[0]
     }
 
     /// Hardware address type (1 = Ethernet).
+    #[inline]
     pub fn htype(&self) -> u8 {
         self.header[1]
     }
 
     /// Hardware address length, as sent (may exceed 16).
+    #[inline]
     pub fn hlen(&self) -> u8 {
         self.header[2]
     }
 
     /// Relay hops.
+    #[inline]
     pub fn hops(&self) -> u8 {
         self.header[3]
     }
 
     /// Transaction id.
+    #[inline]
     pub fn xid(&self) -> u32 {
         let h = self.header;
         u32::from_be_bytes([h[XID], h[XID + 1], h[XID + 2], h[XID + 3]])
     }
 
     /// Seconds since the client began acquisition or renewal.
+    #[inline]
     pub fn secs(&self) -> u16 {
         u16::from_be_bytes([self.header[SECS], self.header[SECS + 1]])
     }
 
     /// Flags field.
+    #[inline]
     pub fn flags(&self) -> u16 {
         u16::from_be_bytes([self.header[FLAGS], self.header[FLAGS + 1]])
     }
 
     /// Whether the client asked for broadcast replies.
+    #[inline]
     pub fn broadcast(&self) -> bool {
         self.flags() & crate::BROADCAST_FLAG != 0
     }
 
     /// Client IP address (set when the client is bound, renewing, rebinding).
+    #[inline]
     pub fn ciaddr(&self) -> Ipv4Addr {
         self.ip_at(CIADDR)
     }
 
     /// "Your" IP address.
+    #[inline]
     pub fn yiaddr(&self) -> Ipv4Addr {
         self.ip_at(YIADDR)
     }
 
     /// Next server IP address.
+    #[inline]
     pub fn siaddr(&self) -> Ipv4Addr {
         self.ip_at(SIADDR)
     }
 
     /// Relay agent IP address.
+    #[inline]
     pub fn giaddr(&self) -> Ipv4Addr {
         self.ip_at(GIADDR)
     }
 
     /// Client hardware address: the first `min(hlen, 16)` bytes of `chaddr`.
+    #[inline]
     pub fn chaddr(&self) -> &'a [u8] {
         let n = usize::from(self.hlen()).min(16);
         &self.chaddr_raw()[..n]
     }
 
     /// The full 16-byte `chaddr` field, for echoing into a reply.
+    #[inline]
     pub fn chaddr_raw(&self) -> &'a [u8; 16] {
         let header: &'a [u8; FIXED_HEADER_LEN] = self.header;
         // A constant range of a fixed-size array: the fallback is unreachable
@@ -424,12 +449,14 @@ impl<'a> Message<'a> {
     }
 
     /// The raw 64-byte `sname` field (may hold options when overloaded).
+    #[inline]
     pub fn sname(&self) -> &'a [u8] {
         let header: &'a [u8; FIXED_HEADER_LEN] = self.header;
         &header[SNAME..FILE]
     }
 
     /// The raw 128-byte `file` field (may hold options when overloaded).
+    #[inline]
     pub fn file(&self) -> &'a [u8] {
         let header: &'a [u8; FIXED_HEADER_LEN] = self.header;
         &header[FILE..COOKIE]
@@ -437,23 +464,27 @@ impl<'a> Message<'a> {
 
     /// Whether bytes 236..240 are the DHCP magic cookie. Without it the
     /// message is plain BOOTP and has no options.
+    #[inline]
     pub fn has_magic_cookie(&self) -> bool {
         self.cookie
     }
 
     /// Value of option `code`; the instances of a split option are
     /// concatenated in order (RFC 3396). `None` when absent.
+    #[inline]
     pub fn option(&self, code: u8) -> Option<&[u8]> {
         self.index.get(code).map(|s| self.value(code, s))
     }
 
     /// Every option once, in order of first appearance, values concatenated.
     /// PAD and END are not options and never appear.
+    #[inline]
     pub fn options(&self) -> impl Iterator<Item = (u8, &[u8])> {
         self.index.entries().map(|(c, s)| (c, self.value(c, s)))
     }
 
     /// Option 53; `None` if absent, not one byte, or not 1..=8.
+    #[inline]
     pub fn message_type(&self) -> Option<MessageType> {
         match self.option(code::MESSAGE_TYPE)? {
             &[v] => MessageType::try_from(v).ok(),
@@ -461,28 +492,33 @@ impl<'a> Message<'a> {
         }
     }
 
+    #[inline]
     fn ip_option(&self, code: u8) -> Option<Ipv4Addr> {
         let v: [u8; 4] = self.option(code)?.try_into().ok()?;
         Some(Ipv4Addr::from(v))
     }
 
     /// Option 50; `None` unless exactly 4 bytes.
+    #[inline]
     pub fn requested_ip(&self) -> Option<Ipv4Addr> {
         self.ip_option(code::REQUESTED_IP)
     }
 
     /// Option 54; `None` unless exactly 4 bytes.
+    #[inline]
     pub fn server_id(&self) -> Option<Ipv4Addr> {
         self.ip_option(code::SERVER_ID)
     }
 
     /// Option 61; `None` if shorter than the 2 bytes (type + id) RFC 2132
     /// §9.14 requires.
+    #[inline]
     pub fn client_id(&self) -> Option<&[u8]> {
         self.option(code::CLIENT_ID).filter(|v| v.len() >= 2)
     }
 
     /// Option 55; `None` if empty.
+    #[inline]
     pub fn parameter_request_list(&self) -> Option<&[u8]> {
         self.option(code::PARAMETER_REQUEST_LIST)
             .filter(|v| !v.is_empty())
@@ -490,18 +526,21 @@ impl<'a> Message<'a> {
 
     /// Option 57 as sent; `None` unless exactly 2 bytes. RFC 2132 §9.10 sets
     /// a floor of 576 that the caller enforces, not the codec.
+    #[inline]
     pub fn max_message_size(&self) -> Option<u16> {
         let v: [u8; 2] = self.option(code::MAX_MESSAGE_SIZE)?.try_into().ok()?;
         Some(u16::from_be_bytes(v))
     }
 
     /// Option 51; `None` unless exactly 4 bytes.
+    #[inline]
     pub fn lease_time(&self) -> Option<u32> {
         let v: [u8; 4] = self.option(code::LEASE_TIME)?.try_into().ok()?;
         Some(u32::from_be_bytes(v))
     }
 
     /// Option 82 sub-options, raw; `None` if empty.
+    #[inline]
     pub fn relay_agent_info(&self) -> Option<&[u8]> {
         self.option(code::RELAY_AGENT_INFO)
             .filter(|v| !v.is_empty())

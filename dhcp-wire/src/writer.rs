@@ -83,6 +83,7 @@ impl<'b> Writer<'b> {
     /// If `buf` cannot hold the header, the magic cookie and END (241
     /// bytes): a buffer sizing bug in the caller, never a property of
     /// received data.
+    #[inline]
     pub fn new(buf: &'b mut [u8], limit: usize) -> Self {
         assert!(
             buf.len() > OPTIONS,
@@ -99,6 +100,7 @@ impl<'b> Writer<'b> {
 
     /// Writes the 236-byte header and the magic cookie. May be called before
     /// or after the options, and must be called once.
+    #[inline]
     pub fn header(&mut self, h: &ReplyHeader) {
         let b = &mut self.buf[..OPTIONS];
         b[0] = h.op;
@@ -121,6 +123,7 @@ impl<'b> Writer<'b> {
     /// Appends option `code` with value `data`. A value longer than 255
     /// bytes is split into consecutive instances (RFC 3396); an empty value
     /// is one zero-length instance. `code` must not be PAD or END.
+    #[inline]
     pub fn option(&mut self, code: u8, data: &[u8]) -> Result<(), Full> {
         debug_assert!(code != code::PAD && code != code::END);
         let instances = data.len().div_ceil(MAX_INSTANCE).max(1);
@@ -142,6 +145,7 @@ impl<'b> Writer<'b> {
 
     /// Appends options already in wire form (code, length, value …), e.g. a
     /// subnet's static options encoded once at configuration time.
+    #[inline]
     pub fn encoded(&mut self, options: &[u8]) -> Result<(), Full> {
         if options.len() > self.remaining() {
             return Err(Full);
@@ -153,32 +157,38 @@ impl<'b> Writer<'b> {
     }
 
     /// Appends a one-byte option.
+    #[inline]
     pub fn option_u8(&mut self, code: u8, v: u8) -> Result<(), Full> {
         self.option(code, &[v])
     }
 
     /// Appends a two-byte option, network byte order.
+    #[inline]
     pub fn option_u16(&mut self, code: u8, v: u16) -> Result<(), Full> {
         self.option(code, &v.to_be_bytes())
     }
 
     /// Appends a four-byte option, network byte order.
+    #[inline]
     pub fn option_u32(&mut self, code: u8, v: u32) -> Result<(), Full> {
         self.option(code, &v.to_be_bytes())
     }
 
     /// Appends an IPv4 address option.
+    #[inline]
     pub fn option_ip(&mut self, code: u8, v: Ipv4Addr) -> Result<(), Full> {
         self.option(code, &v.octets())
     }
 
     /// Option bytes still available, END excluded.
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.limit.saturating_sub(self.pos + 1)
     }
 
     /// Writes END, zero-pads to 300 bytes (RFC 1542 §2.1) when the limit
     /// allows, and returns the message length.
+    #[inline]
     pub fn finish(self) -> usize {
         // `remaining` kept this byte free: pos < limit <= buf.len().
         self.buf[self.pos] = code::END;
@@ -189,6 +199,7 @@ impl<'b> Writer<'b> {
 }
 
 /// Copies `src` into `dst`, truncated to fit, and zeroes the rest.
+#[inline]
 fn copy_padded(dst: &mut [u8], src: &[u8]) {
     let n = src.len().min(dst.len());
     let (head, tail) = dst.split_at_mut(n);

@@ -159,6 +159,11 @@ impl Outcome {
 /// headers. Callers provide at least this much buffer.
 pub const MAX_REPLY_LEN: usize = 1500 - 20 - 8;
 
+/// Lease-table records a shard sizes for up front (its share of the pools,
+/// at most this many): enough to absorb the first burst of a storm without
+/// rehashing, small enough not to matter for memory (about 10 MB).
+const PRESIZED_CLIENTS: usize = 1 << 16;
+
 /// One worker's engine.
 #[derive(Debug)]
 pub struct Shard {
@@ -183,9 +188,15 @@ impl Shard {
     /// Shard `id` of `shared.shards()`.
     pub fn new(shared: Arc<Shared>, id: usize) -> Shard {
         let scopes = shared.config.scopes.len();
+        let addresses: usize = shared
+            .config
+            .scopes
+            .iter()
+            .map(|s| shared.pool(s.id).capacity() as usize)
+            .sum();
         let local = Local {
             id,
-            table: LeaseTable::default(),
+            table: LeaseTable::with_capacity((addresses / shared.shards()).min(PRESIZED_CLIENTS)),
             cursors: vec![0; scopes],
             unknown_option_last: Box::new([None; 256]),
             unknown_option_suppressed: Box::new([0; 256]),

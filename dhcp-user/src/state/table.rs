@@ -90,6 +90,17 @@ pub struct LeaseTable {
 }
 
 impl LeaseTable {
+    /// A table with room for `clients` records before it has to grow, so a
+    /// storm of new clients does not pay for rehashing as it arrives.
+    pub fn with_capacity(clients: usize) -> LeaseTable {
+        LeaseTable {
+            records: Vec::with_capacity(clients),
+            index: HashTable::with_capacity(clients),
+            timers: BinaryHeap::with_capacity(clients),
+            ..LeaseTable::default()
+        }
+    }
+
     /// The record of the client with `key`, whose hash is `hash`.
     pub fn find(&self, key: &[u8], hash: u64) -> Option<RecordId> {
         let records = &self.records;
