@@ -3,6 +3,8 @@
 //! this crate.
 
 pub mod config;
+pub mod daemon;
+pub mod datapath;
 pub mod engine;
 pub mod events;
 pub mod state;

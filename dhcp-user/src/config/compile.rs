@@ -74,6 +74,16 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
             format!("{low_percent} is above 100"),
         );
     }
+    if let Some(names) = &srv.interfaces {
+        for (i, name) in names.iter().enumerate() {
+            if name.is_empty() || name.len() > 15 || name.contains(['/', ' ']) {
+                errs.push(
+                    format!("server.interfaces[{i}]"),
+                    format!("{name:?} is not an interface name"),
+                );
+            }
+        }
+    }
     let default_lease = lease_seconds(
         &mut errs,
         "server.lease_time",
@@ -137,6 +147,7 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
     }
     Ok(Config {
         server: ServerParams {
+            interfaces: srv.interfaces.clone().unwrap_or_default(),
             server_id: srv.server_id,
             offer_timeout_ms: offer_timeout * 1000,
             decline_quarantine_ms: quarantine * 1000,

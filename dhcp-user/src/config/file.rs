@@ -29,6 +29,9 @@ pub struct ServerSection {
     /// Option 54 in every reply; by default the address of the interface the
     /// request arrived on.
     pub server_id: Option<Ipv4Addr>,
+    /// Interfaces to serve, by name. Default: every interface that is up,
+    /// is not loopback and has an IPv4 address.
+    pub interfaces: Option<Vec<String>>,
     /// Default for scopes that do not say: NAK requests for addresses that
     /// are wrong on a network this server serves.
     pub authoritative: Option<bool>,

@@ -24,6 +24,8 @@ impl ScopeId {
 /// Server-wide settings.
 #[derive(Debug, Clone)]
 pub struct ServerParams {
+    /// Interfaces to serve; empty means every up, non-loopback IPv4 one.
+    pub interfaces: Vec<String>,
     pub server_id: Option<Ipv4Addr>,
     pub offer_timeout_ms: u64,
     pub decline_quarantine_ms: u64,

@@ -12,6 +12,7 @@ mod discover;
 mod inform;
 mod key;
 mod notice;
+mod rebase;
 mod reply;
 mod request;
 mod select;

@@ -180,6 +180,11 @@ impl Pool {
         self.transition(index, tag.0, QUARANTINED)
     }
 
+    /// Quarantines a free slot (carrying a quarantine over a reload).
+    pub fn quarantine_free(&self, index: u32) -> bool {
+        self.transition(index, FREE, QUARANTINED)
+    }
+
     /// Ends a quarantine.
     pub fn end_quarantine(&self, index: u32) -> bool {
         self.transition(index, QUARANTINED, FREE)

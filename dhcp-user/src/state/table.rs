@@ -168,6 +168,27 @@ impl LeaseTable {
         self.index.is_empty()
     }
 
+    /// Handles to every live record.
+    pub fn record_ids(&self) -> impl Iterator<Item = RecordId> + use<'_> {
+        self.records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_some())
+            .map(|(i, _)| RecordId(i as u32))
+    }
+
+    /// Takes every pending quarantine timer out of the heap (for a reload).
+    pub fn drain_quarantines(&mut self) -> Vec<(u64, Timer)> {
+        let (quarantines, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.timers)
+            .into_iter()
+            .partition(|Reverse((_, t))| matches!(t, Timer::Quarantine { .. }));
+        self.timers = rest.into_iter().collect();
+        quarantines
+            .into_iter()
+            .map(|Reverse(entry)| entry)
+            .collect()
+    }
+
     pub fn records(&self) -> impl Iterator<Item = &Record> {
         self.records.iter().flatten()
     }

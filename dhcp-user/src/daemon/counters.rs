@@ -1,0 +1,75 @@
+//! Per-worker counters of what the server did, summed for reports.
+//!
+//! Each worker writes only its own block (one cache line apart from the
+//! others), with relaxed atomics so a reporter can read them at any time.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam_utils::CachePadded;
+
+macro_rules! counters {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// One worker's counters.
+        #[derive(Debug, Default)]
+        pub struct Counters {
+            $($(#[$doc])* pub $name: AtomicU64,)*
+        }
+
+        /// A sum of counters at one moment.
+        #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+        pub struct Totals {
+            $($(#[$doc])* pub $name: u64,)*
+        }
+
+        impl Totals {
+            /// Sums the counters of every worker.
+            pub fn of(workers: &[CachePadded<Counters>]) -> Totals {
+                let mut t = Totals::default();
+                for c in workers {
+                    $(t.$name += c.$name.load(Ordering::Relaxed);)*
+                }
+                t
+            }
+
+            /// (name, value) pairs, for logs and tables.
+            pub fn fields(&self) -> Vec<(&'static str, u64)> {
+                vec![$((stringify!($name), self.$name)),*]
+            }
+        }
+    };
+}
+
+counters! {
+    /// Datagrams received on UDP/67.
+    received,
+    /// Replies handed to the kernel.
+    sent,
+    /// Replies the kernel refused.
+    send_errors,
+    discovers,
+    requests,
+    /// DECLINE messages received.
+    declines,
+    /// RELEASE messages received.
+    releases,
+    informs,
+    offers,
+    acks,
+    naks,
+    /// Messages answered with silence (counted by reason in debug logs).
+    dropped,
+    /// Datagrams that are not DHCP messages at all.
+    malformed,
+    /// Messages passed to the worker that owns the client.
+    forwarded,
+    /// Messages lost because the owning worker's inbox was full.
+    inbox_full,
+    /// Datagrams from interfaces this server does not serve.
+    foreign_interface,
+}
+
+impl Counters {
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}

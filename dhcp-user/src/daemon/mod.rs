@@ -1,0 +1,245 @@
+//! The daemon: loads the configuration, opens the datapath, runs one pinned
+//! worker per core, and turns signals into a reload or a clean shutdown.
+//!
+//! It owns process-level concerns only; what happens to a message is the
+//! worker's (`worker`) and the engine's business, how bytes move is the
+//! datapath's.
+
+pub mod counters;
+pub mod log;
+pub mod worker;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use crossbeam_utils::CachePadded;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+
+use crate::catalogued;
+use crate::config::{self, Config};
+use crate::datapath::iface::{self, Interface};
+use crate::datapath::packet::PacketSocket;
+use crate::datapath::udp;
+use crate::datapath::uring::{Link, UringPath};
+use crate::engine::Shard;
+use crate::events::EventId;
+use crate::state::Shared;
+use counters::{Counters, Totals};
+use worker::Worker;
+
+/// Which datapath to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DatapathChoice {
+    /// The fastest datapath that works here.
+    Auto,
+    /// io_uring over ordinary UDP and packet sockets.
+    Uring,
+    /// XDP steering and AF_XDP sockets.
+    Xdp,
+}
+
+/// What `xdhcpd run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub config: PathBuf,
+    pub datapath: DatapathChoice,
+    pub workers: Option<usize>,
+    /// The UDP port to serve (67; tests may use another).
+    pub port: u16,
+}
+
+/// Runs the server until SIGTERM/SIGINT. Errors are fatal start-up or
+/// runtime failures, already logged as events.
+pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
+    let config = config::load(&opts.config).inspect_err(|e| {
+        catalogued!(EventId::InitConfigFailed, path = tracing::field::display(opts.config.display()); "cannot start: {e}");
+    })?;
+    if opts.datapath == DatapathChoice::Xdp {
+        fatal("the XDP datapath is not part of this build yet; run with --datapath uring or auto");
+        bail!("XDP datapath unavailable");
+    }
+    let links = open_links(&config)?;
+    let workers = opts
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let udp = udp::bind_server(opts.port).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AddrInUse {
+            catalogued!(EventId::PortUnavailable, port = opts.port; "UDP port {} is already taken by another process (another DHCP server?)", opts.port);
+        }
+        fatal(&format!("cannot open UDP port {}: {e}", opts.port));
+        anyhow::Error::new(e)
+    })?;
+    let names: Vec<String> = links.iter().map(|l| l.iface.name.clone()).collect();
+    let scopes = config.scopes.len();
+    let shared = Arc::new(Shared::new(Arc::new(config), workers));
+    let counters: Arc<[CachePadded<Counters>]> = (0..workers)
+        .map(|_| CachePadded::new(Counters::default()))
+        .collect();
+    let path = Arc::new(
+        UringPath::new(udp, links, workers).context("cannot set up the io_uring datapath")?,
+    );
+    let handles = spawn_workers(&shared, &counters, &path, workers)?;
+
+    catalogued!(
+        EventId::InitAndReady,
+        datapath = "io_uring",
+        workers = workers,
+        interfaces = tracing::field::display(names.join(",")),
+        scopes = scopes;
+        "serving DHCP on {} with {workers} worker(s), io_uring datapath{}",
+        names.join(", "),
+        if opts.datapath == DatapathChoice::Auto { " (XDP not available in this build)" } else { "" }
+    );
+    let outcome = supervise(opts, &path, &handles, workers);
+    path.control.shutdown.store(true, Ordering::Release);
+    path.wake_all();
+    let mut failed = outcome.err();
+    for h in handles {
+        match h.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => failed = failed.or(Some(e.into())),
+            Err(_) => failed = failed.or(Some(anyhow::anyhow!("a worker panicked"))),
+        }
+    }
+    log_totals(&Totals::of(&counters));
+    match failed {
+        None => Ok(()),
+        Some(e) => {
+            fatal(&format!("{e:#}"));
+            Err(e)
+        }
+    }
+}
+
+/// Logs event 1008: the service stops because of `why`.
+fn fatal(why: &str) {
+    catalogued!(EventId::Shutdown, ; "shutting down: {why}");
+}
+
+/// The interfaces to serve, each with its packet socket.
+fn open_links(config: &Config) -> anyhow::Result<Vec<Link>> {
+    let ifaces: Vec<Interface> = if config.server.interfaces.is_empty() {
+        iface::all_ipv4().context("cannot list network interfaces")?
+    } else {
+        config
+            .server
+            .interfaces
+            .iter()
+            .map(|n| iface::lookup(n))
+            .collect::<Result<_, _>>()
+            .inspect_err(|e| fatal(&e.to_string()))?
+    };
+    if ifaces.is_empty() {
+        catalogued!(EventId::RogueNoNetwork, ; "no interface with an IPv4 address to serve on");
+        bail!("no interface to serve");
+    }
+    ifaces
+        .into_iter()
+        .map(|iface| {
+            let packet = PacketSocket::open(iface.index)
+                .with_context(|| format!("cannot open a packet socket on {}", iface.name))?;
+            Ok(Link { iface, packet })
+        })
+        .collect()
+}
+
+type WorkerHandle = JoinHandle<std::io::Result<()>>;
+
+fn spawn_workers(
+    shared: &Arc<Shared>,
+    counters: &Arc<[CachePadded<Counters>]>,
+    path: &Arc<UringPath>,
+    workers: usize,
+) -> anyhow::Result<Vec<WorkerHandle>> {
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    (0..workers)
+        .map(|i| {
+            let worker = Worker::new(Shard::new(Arc::clone(shared), i), Arc::clone(counters));
+            let path = Arc::clone(path);
+            let core = (!cores.is_empty()).then(|| cores[i % cores.len()]);
+            std::thread::Builder::new()
+                .name(format!("xdhcpd-w{i}"))
+                .spawn(move || {
+                    if let Some(core) = core {
+                        core_affinity::set_for_current(core);
+                    }
+                    crate::datapath::uring::run(worker, path)
+                })
+                .context("cannot start a worker thread")
+        })
+        .collect()
+}
+
+/// Waits for a stop signal, reloading on SIGHUP; returns early with an
+/// error if a worker stops on its own.
+fn supervise(
+    opts: &RunOptions,
+    path: &UringPath,
+    handles: &[WorkerHandle],
+    workers: usize,
+) -> anyhow::Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
+        .context("cannot install signal handlers")?;
+    loop {
+        for signal in signals.pending() {
+            match signal {
+                SIGHUP => reload(opts, path, workers),
+                _ => {
+                    tracing::info!(signal, "stopping: draining the workers");
+                    return Ok(());
+                }
+            }
+        }
+        if handles.iter().any(JoinHandle::is_finished) {
+            bail!("a worker stopped unexpectedly");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// SIGHUP: a valid new configuration replaces the running one, leases
+/// carried over; an invalid one is refused and the old one keeps running.
+fn reload(opts: &RunOptions, path: &UringPath, workers: usize) {
+    match config::load(&opts.config) {
+        Ok(config) => {
+            let scopes = config.scopes.len();
+            *path.control.next.lock().expect("reload lock") =
+                Some(Arc::new(Shared::new(Arc::new(config), workers)));
+            path.control
+                .reload_generation
+                .fetch_add(1, Ordering::AcqRel);
+            path.wake_all();
+            tracing::info!(scopes, "configuration reloaded");
+        }
+        Err(e) => {
+            catalogued!(EventId::InitConfigFailed, path = tracing::field::display(opts.config.display()); "reload refused, the running configuration stays: {e}");
+        }
+    }
+}
+
+fn log_totals(t: &Totals) {
+    tracing::info!(
+        received = t.received,
+        sent = t.sent,
+        send_errors = t.send_errors,
+        discovers = t.discovers,
+        requests = t.requests,
+        declines = t.declines,
+        releases = t.releases,
+        informs = t.informs,
+        offers = t.offers,
+        acks = t.acks,
+        naks = t.naks,
+        dropped = t.dropped,
+        malformed = t.malformed,
+        forwarded = t.forwarded,
+        inbox_full = t.inbox_full,
+        foreign_interface = t.foreign_interface,
+        "final counters"
+    );
+}

@@ -1,0 +1,635 @@
+//! The io_uring datapath: ordinary UDP sockets, one ring per worker.
+//!
+//! Worker 0 receives every datagram on the shared UDP/67 socket with one
+//! multishot `recvmsg` over a ring of provided buffers (no syscall per
+//! datagram). Each message belongs to the worker its client key hashes to
+//! (`dhcp_common::steer`, the same hash the XDP program uses): worker 0
+//! handles its own clients and passes the others' messages to their owners
+//! through bounded lock-free inboxes, waking them through an eventfd. A
+//! broadcast therefore reaches exactly one worker, once — unlike
+//! SO_REUSEPORT, which copies each broadcast to every socket.
+//!
+//! Replies are written straight into send slots and submitted in a batch
+//! per wake-up: relayed and unicast replies through the UDP socket (the
+//! kernel routes them), broadcasts and replies to clients without an
+//! address as complete Ethernet frames through a packet socket (a client
+//! that has no address cannot answer ARP). A worker with nothing to do
+//! sleeps in `io_uring_enter` until a message, a wake-up or its next timer.
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+
+use crossbeam_queue::ArrayQueue;
+use io_uring::{IoUring, cqueue, opcode, types};
+
+use super::frame::{self, FrameAddrs, VlanTags};
+use super::iface::Interface;
+use super::packet::PacketSocket;
+use super::udp;
+use crate::daemon::counters::Counters;
+use crate::daemon::worker::{Worker, now_ms};
+use crate::engine::{Destination, MAX_REPLY_LEN, RecvMeta, Reply, steering_key};
+use crate::state::Shared;
+
+/// Provided receive buffers (a power of two) and their size.
+const RECV_BUFFERS: u16 = 1024;
+const RECV_BUFFER_SIZE: usize = 2048;
+const BUFFER_GROUP: u16 = 0;
+/// Replies in flight per worker.
+const SEND_SLOTS: usize = 512;
+/// Room in front of a reply for its Ethernet, IPv4 and UDP headers.
+const HEADROOM: usize = frame::header_len(0);
+/// Messages waiting for a busy worker before new ones are dropped.
+const INBOX_CAPACITY: usize = 8192;
+/// Longest sleep without a timer due: bounds how late a reload or shutdown
+/// flag can be seen if a wake-up were ever lost.
+const MAX_SLEEP_MS: u64 = 1000;
+
+const RECV: u64 = u64::MAX;
+const WAKE: u64 = u64::MAX - 1;
+
+/// An interface the server answers on.
+pub struct Link {
+    pub iface: Interface,
+    pub packet: PacketSocket,
+}
+
+/// A message passed from the receiving worker to the client's owner.
+pub struct Forwarded {
+    meta: RecvMeta,
+    len: usize,
+    data: [u8; RECV_BUFFER_SIZE],
+}
+
+/// A worker's mailbox.
+pub struct Inbox {
+    queue: ArrayQueue<Box<Forwarded>>,
+    wake: OwnedFd,
+}
+
+impl Inbox {
+    fn new() -> io::Result<Inbox> {
+        // SAFETY: eventfd(2) returns a fresh descriptor or -1.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is fresh and owned from here on.
+        Ok(Inbox {
+            queue: ArrayQueue::new(INBOX_CAPACITY),
+            wake: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Wakes the worker sleeping on this inbox.
+    pub fn wake(&self) {
+        // SAFETY: eventfd_write on a descriptor we own.
+        unsafe { libc::eventfd_write(self.wake.as_raw_fd(), 1) };
+    }
+}
+
+/// What the workers share: sockets, links, inboxes, and the daemon's
+/// commands.
+pub struct UringPath {
+    udp: OwnedFd,
+    links: Vec<Link>,
+    inboxes: Vec<Inbox>,
+    pub control: Control,
+}
+
+/// Commands from the daemon to its workers.
+pub struct Control {
+    pub shutdown: AtomicBool,
+    /// Bumped for each reload; the new snapshot waits in `next`.
+    pub reload_generation: AtomicU64,
+    pub next: Mutex<Option<Arc<Shared>>>,
+    /// Every worker pauses here twice during a reload (see
+    /// `engine::Shard::rebase`).
+    barrier: Barrier,
+}
+
+impl UringPath {
+    pub fn new(udp: OwnedFd, links: Vec<Link>, workers: usize) -> io::Result<UringPath> {
+        let inboxes = (0..workers)
+            .map(|_| Inbox::new())
+            .collect::<io::Result<_>>()?;
+        let control = Control {
+            shutdown: AtomicBool::new(false),
+            reload_generation: AtomicU64::new(0),
+            next: Mutex::new(None),
+            barrier: Barrier::new(workers),
+        };
+        Ok(UringPath {
+            udp,
+            links,
+            inboxes,
+            control,
+        })
+    }
+
+    /// Wakes every worker (after changing `control`).
+    pub fn wake_all(&self) {
+        self.inboxes.iter().for_each(Inbox::wake);
+    }
+
+    fn link(&self, ifindex: u32) -> Option<&Link> {
+        self.links.iter().find(|l| l.iface.index == ifindex)
+    }
+}
+
+/// A reply buffer with the kernel structures that point into it; boxed so
+/// the pointers stay valid while the kernel owns the slot.
+struct SendSlot {
+    buf: [u8; HEADROOM + MAX_REPLY_LEN],
+    addr: libc::sockaddr_in,
+    iov: libc::iovec,
+    msg: libc::msghdr,
+}
+
+/// The provided-buffer ring of worker 0's multishot receive.
+struct RecvBuffers {
+    ring: *mut types::BufRingEntry,
+    ring_len: usize,
+    data: Vec<u8>,
+    tail: u16,
+}
+
+impl RecvBuffers {
+    fn register(uring: &IoUring) -> io::Result<RecvBuffers> {
+        let ring_len = usize::from(RECV_BUFFERS) * size_of::<types::BufRingEntry>();
+        // SAFETY: anonymous private mapping; the kernel needs page
+        // alignment, which mmap gives.
+        let ring = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                ring_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if ring == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let mut bufs = RecvBuffers {
+            ring: ring.cast(),
+            ring_len,
+            data: vec![0u8; usize::from(RECV_BUFFERS) * RECV_BUFFER_SIZE],
+            tail: 0,
+        };
+        for bid in 0..RECV_BUFFERS {
+            bufs.provide(bid);
+        }
+        // SAFETY: the ring stays mapped until `drop`, after the ring that
+        // uses it is gone (field order in `Ring`).
+        unsafe {
+            uring.submitter().register_buf_ring_with_flags(
+                ring as u64,
+                RECV_BUFFERS,
+                BUFFER_GROUP,
+                0,
+            )?
+        };
+        Ok(bufs)
+    }
+
+    /// Gives buffer `bid` (back) to the kernel.
+    fn provide(&mut self, bid: u16) {
+        let index = usize::from(self.tail & (RECV_BUFFERS - 1));
+        // SAFETY: index < RECV_BUFFERS, inside the mapping; the kernel only
+        // reads entries up to the published tail.
+        unsafe {
+            let entry = &mut *self.ring.add(index);
+            entry.set_addr(self.data.as_ptr().add(usize::from(bid) * RECV_BUFFER_SIZE) as u64);
+            entry.set_len(RECV_BUFFER_SIZE as u32);
+            entry.set_bid(bid);
+        }
+        self.tail = self.tail.wrapping_add(1);
+        // SAFETY: the tail field lives in the first entry of the mapping;
+        // it is published with release ordering so the entry is visible.
+        unsafe {
+            let tail = types::BufRingEntry::tail(self.ring)
+                .cast_mut()
+                .cast::<AtomicU16>();
+            (*tail).store(self.tail, Ordering::Release);
+        }
+    }
+
+    fn get(&self, bid: u16, len: usize) -> &[u8] {
+        let start = usize::from(bid) * RECV_BUFFER_SIZE;
+        &self.data[start..start + len.min(RECV_BUFFER_SIZE)]
+    }
+}
+
+impl Drop for RecvBuffers {
+    fn drop(&mut self) {
+        // SAFETY: unmapping exactly what `register` mapped.
+        unsafe { libc::munmap(self.ring.cast(), self.ring_len) };
+    }
+}
+
+/// Runs one worker until shutdown.
+pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
+    let index = worker.index();
+    let workers = path.inboxes.len() as u32;
+    let mut uring = IoUring::new(1024)?;
+    let mut recv = if index == 0 {
+        Some(Receiver::new(&uring, path.udp.as_raw_fd())?)
+    } else {
+        None
+    };
+    let mut slots: Box<[SendSlot]> = (0..SEND_SLOTS).map(|_| new_slot()).collect();
+    let mut free: Vec<u16> = (0..SEND_SLOTS as u16).rev().collect();
+    let mut spare = Box::new(new_slot());
+    let mut completions: Vec<(u64, i32, u32)> = Vec::with_capacity(1024);
+    let mut wake_buf = [0u8; 8];
+    let mut pending_wake = vec![false; workers as usize];
+    let mut generation = 0u64;
+    let wake_fd = path.inboxes[index].wake.as_raw_fd();
+
+    if let Some(r) = &mut recv {
+        r.arm(&mut uring)?;
+    }
+    arm_wake(&mut uring, wake_fd, &mut wake_buf)?;
+    let mut deadline = worker.tick(now_ms());
+
+    loop {
+        let now = now_ms();
+        let sleep = deadline
+            .map_or(MAX_SLEEP_MS, |d| d.saturating_sub(now))
+            .min(MAX_SLEEP_MS);
+        let ts = types::Timespec::new()
+            .sec(sleep / 1000)
+            .nsec(((sleep % 1000) * 1_000_000) as u32);
+        match uring
+            .submitter()
+            .submit_with_args(1, &types::SubmitArgs::new().timespec(&ts))
+        {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ETIME | libc::EINTR | libc::EBUSY)
+                ) => {}
+            Err(e) => return Err(e),
+        }
+        let now = now_ms();
+        completions.clear();
+        completions.extend(
+            uring
+                .completion()
+                .map(|c| (c.user_data(), c.result(), c.flags())),
+        );
+        let mut tx = Tx {
+            uring: &mut uring,
+            slots: &mut slots,
+            free: &mut free,
+            spare: &mut spare,
+            path: &path,
+        };
+        for &(user_data, result, flags) in &completions {
+            match user_data {
+                RECV => {
+                    let r = recv.as_mut().expect("only worker 0 receives");
+                    r.complete(result, flags, |payload, meta| {
+                        let owner = owner_of(payload, workers);
+                        if owner == 0 {
+                            tx.answer(&mut worker, payload, &meta, now);
+                        } else {
+                            forward(&path, owner, payload, meta, worker.counters());
+                            pending_wake[owner as usize] = true;
+                        }
+                    });
+                    if r.needs_rearm {
+                        r.arm(tx.uring)?;
+                    }
+                }
+                WAKE => {
+                    while let Some(msg) = path.inboxes[index].queue.pop() {
+                        tx.answer(&mut worker, &msg.data[..msg.len], &msg.meta, now);
+                    }
+                    arm_wake(tx.uring, wake_fd, &mut wake_buf)?;
+                }
+                slot => {
+                    tx.free.push(slot as u16);
+                    if result < 0 {
+                        Counters::add(&worker.counters().send_errors, 1);
+                        tracing::debug!(error = %io::Error::from_raw_os_error(-result), "send failed");
+                    } else {
+                        Counters::add(&worker.counters().sent, 1);
+                    }
+                }
+            }
+        }
+        for (owner, wake) in pending_wake.iter_mut().enumerate() {
+            if std::mem::take(wake) {
+                path.inboxes[owner].wake();
+            }
+        }
+        deadline = worker.tick(now);
+
+        if path.control.shutdown.load(Ordering::Acquire) {
+            // Drain what was already handed to us, then stop.
+            let mut tx = Tx {
+                uring: &mut uring,
+                slots: &mut slots,
+                free: &mut free,
+                spare: &mut spare,
+                path: &path,
+            };
+            while let Some(msg) = path.inboxes[index].queue.pop() {
+                tx.answer(&mut worker, &msg.data[..msg.len], &msg.meta, now);
+            }
+            uring.submit_and_wait(SEND_SLOTS - free.len())?;
+            return Ok(());
+        }
+        let current = path.control.reload_generation.load(Ordering::Acquire);
+        if current != generation {
+            generation = current;
+            path.control.barrier.wait();
+            let next = path.control.next.lock().expect("reload lock").clone();
+            if let Some(shared) = next {
+                worker.rebase(shared);
+            }
+            path.control.barrier.wait();
+            deadline = worker.tick(now);
+        }
+    }
+}
+
+/// The worker that owns the client who sent `payload`.
+fn owner_of(payload: &[u8], workers: u32) -> u32 {
+    match dhcp_wire::Message::parse(payload) {
+        Ok(msg) => dhcp_common::steer::worker_for(steering_key(&msg), workers),
+        // Undecodable: any worker can count it; keep it local.
+        Err(_) => 0,
+    }
+}
+
+fn forward(path: &UringPath, owner: u32, payload: &[u8], meta: RecvMeta, counters: &Counters) {
+    let mut msg = Box::new(Forwarded {
+        meta,
+        len: payload.len(),
+        data: [0; RECV_BUFFER_SIZE],
+    });
+    msg.data[..payload.len()].copy_from_slice(payload);
+    match path.inboxes[owner as usize].queue.push(msg) {
+        Ok(()) => Counters::add(&counters.forwarded, 1),
+        Err(_) => Counters::add(&counters.inbox_full, 1),
+    }
+}
+
+fn arm_wake(uring: &mut IoUring, fd: RawFd, buf: &mut [u8; 8]) -> io::Result<()> {
+    let read = opcode::Read::new(types::Fd(fd), buf.as_mut_ptr(), 8)
+        .build()
+        .user_data(WAKE);
+    push(uring, &read)
+}
+
+/// Queues an entry, making room by submitting when the queue is full.
+fn push(uring: &mut IoUring, entry: &io_uring::squeue::Entry) -> io::Result<()> {
+    // SAFETY: every buffer an entry points to outlives its completion:
+    // receive buffers and send slots are owned by the worker loop, which
+    // waits for in-flight sends before returning.
+    while unsafe { uring.submission().push(entry) }.is_err() {
+        uring.submit()?;
+    }
+    Ok(())
+}
+
+/// Worker 0's receive side: the socket, the multishot request and its
+/// buffers.
+struct Receiver {
+    fd: RawFd,
+    msghdr: Box<libc::msghdr>,
+    bufs: RecvBuffers,
+    needs_rearm: bool,
+}
+
+impl Receiver {
+    fn new(uring: &IoUring, fd: RawFd) -> io::Result<Receiver> {
+        // SAFETY: msghdr is plain data; all-zero is valid.
+        let mut msghdr: Box<libc::msghdr> = Box::new(unsafe { std::mem::zeroed() });
+        msghdr.msg_namelen = size_of::<libc::sockaddr_in>() as u32;
+        msghdr.msg_controllen = udp::pktinfo_space();
+        Ok(Receiver {
+            fd,
+            msghdr,
+            bufs: RecvBuffers::register(uring)?,
+            needs_rearm: false,
+        })
+    }
+
+    fn arm(&mut self, uring: &mut IoUring) -> io::Result<()> {
+        let entry = opcode::RecvMsgMulti::new(types::Fd(self.fd), &*self.msghdr, BUFFER_GROUP)
+            .build()
+            .user_data(RECV);
+        self.needs_rearm = false;
+        push(uring, &entry)
+    }
+
+    /// Handles one completion of the multishot receive.
+    fn complete(&mut self, result: i32, flags: u32, mut deliver: impl FnMut(&[u8], RecvMeta)) {
+        if !cqueue::more(flags) {
+            // The kernel ended the multishot request (out of buffers, or an
+            // error): ask again once this completion is handled.
+            self.needs_rearm = true;
+        }
+        if result < 0 {
+            if result != -libc::ENOBUFS {
+                tracing::warn!(error = %io::Error::from_raw_os_error(-result), "receive failed");
+            }
+            return;
+        }
+        let Some(bid) = cqueue::buffer_select(flags) else {
+            return;
+        };
+        let data = self.bufs.get(bid, result as usize);
+        if let Ok(out) = types::RecvMsgOut::parse(data, &self.msghdr)
+            && !out.is_payload_truncated()
+            && let (Some(src), Some((ifindex, dst))) = (
+                udp::from_sockaddr(out.name_data()),
+                udp::pktinfo(out.control_data()),
+            )
+        {
+            let meta = RecvMeta {
+                ifindex,
+                iface_addr: Ipv4Addr::UNSPECIFIED,
+                src,
+                dst,
+                arrival_ms: now_ms(),
+            };
+            deliver(out.payload_data(), meta);
+        }
+        self.bufs.provide(bid);
+    }
+}
+
+/// The send side of one wake-up.
+struct Tx<'a> {
+    uring: &'a mut IoUring,
+    slots: &'a mut [SendSlot],
+    free: &'a mut Vec<u16>,
+    /// For the rare reply that finds every slot in flight.
+    spare: &'a mut SendSlot,
+    path: &'a UringPath,
+}
+
+impl Tx<'_> {
+    /// Answers one message (if it comes from a served interface) and queues
+    /// the reply.
+    fn answer(&mut self, worker: &mut Worker, payload: &[u8], meta: &RecvMeta, now: u64) {
+        let Some(link) = self.path.link(meta.ifindex) else {
+            Counters::add(&worker.counters().foreign_interface, 1);
+            return;
+        };
+        let Some(addr) = link.iface.addrs.first() else {
+            return;
+        };
+        let meta = RecvMeta {
+            iface_addr: addr.addr(),
+            ..*meta
+        };
+        let udp = self.path.udp.as_raw_fd();
+        let Some(slot_id) = self.free.pop() else {
+            // Every slot is in flight: answer through the spare slot with a
+            // plain system call rather than wait.
+            if let Some(reply) = worker.handle(payload, &meta, now, &mut self.spare.buf[HEADROOM..])
+            {
+                let sent = prepare(self.spare, reply, link, worker.server_ip(&meta), udp)
+                    .is_some_and(|out| out.send_now().is_ok());
+                let counter = if sent {
+                    &worker.counters().sent
+                } else {
+                    &worker.counters().send_errors
+                };
+                Counters::add(counter, 1);
+            }
+            return;
+        };
+        let slot = &mut self.slots[usize::from(slot_id)];
+        let Some(reply) = worker.handle(payload, &meta, now, &mut slot.buf[HEADROOM..]) else {
+            self.free.push(slot_id);
+            return;
+        };
+        let server_ip = worker.server_ip(&meta);
+        let Some(entry) = prepare(slot, reply, link, server_ip, udp)
+            .map(|out| out.entry().user_data(u64::from(slot_id)))
+        else {
+            self.free.push(slot_id);
+            Counters::add(&worker.counters().send_errors, 1);
+            return;
+        };
+        if push(self.uring, &entry).is_err() {
+            self.free.push(slot_id);
+            Counters::add(&worker.counters().send_errors, 1);
+        }
+    }
+}
+
+fn new_slot() -> SendSlot {
+    // SAFETY: plain C structs; all-zero is a valid value for each.
+    unsafe {
+        SendSlot {
+            buf: [0; HEADROOM + MAX_REPLY_LEN],
+            addr: std::mem::zeroed(),
+            iov: std::mem::zeroed(),
+            msg: std::mem::zeroed(),
+        }
+    }
+}
+
+/// A reply ready to leave: where it goes and through which socket.
+enum Outgoing<'s> {
+    /// Through the UDP socket; `msg` points into its slot.
+    Udp { fd: RawFd, msg: &'s libc::msghdr },
+    /// A whole frame through a packet socket.
+    Frame { fd: RawFd, frame: &'s [u8] },
+}
+
+impl Outgoing<'_> {
+    fn entry(&self) -> io_uring::squeue::Entry {
+        match *self {
+            Outgoing::Udp { fd, msg } => opcode::SendMsg::new(types::Fd(fd), msg).build(),
+            Outgoing::Frame { fd, frame } => {
+                opcode::Send::new(types::Fd(fd), frame.as_ptr(), frame.len() as u32).build()
+            }
+        }
+    }
+
+    fn send_now(&self) -> io::Result<()> {
+        // SAFETY: the message and frame point into a live slot.
+        let rc = match *self {
+            Outgoing::Udp { fd, msg } => unsafe { libc::sendmsg(fd, msg, 0) },
+            Outgoing::Frame { fd, frame } => unsafe {
+                libc::send(fd, frame.as_ptr().cast(), frame.len(), 0)
+            },
+        };
+        if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Readies a reply written at `slot.buf[HEADROOM..]` for sending; `None`
+/// if it cannot be framed.
+fn prepare<'s>(
+    slot: &'s mut SendSlot,
+    reply: Reply,
+    link: &Link,
+    server_ip: Ipv4Addr,
+    udp: RawFd,
+) -> Option<Outgoing<'s>> {
+    let on_link = |dst_mac: [u8; 6], dst_ip: Ipv4Addr, slot: &mut SendSlot| {
+        let addrs = FrameAddrs {
+            src_mac: link.iface.mac,
+            dst_mac,
+            src_ip: server_ip,
+            dst_ip,
+            src_port: udp::SERVER_PORT,
+            dst_port: udp::CLIENT_PORT,
+            vlans: VlanTags::NONE,
+        };
+        frame::write_headers(&mut slot.buf, &addrs, reply.len)
+    };
+    let (dst_mac, dst_ip) = match reply.dest {
+        Destination::Relay(to) | Destination::Unicast(to) => {
+            slot.addr = udp::sockaddr(to);
+            slot.iov = libc::iovec {
+                iov_base: slot.buf[HEADROOM..].as_mut_ptr().cast(),
+                iov_len: reply.len,
+            };
+            slot.msg.msg_name = (&raw mut slot.addr).cast();
+            slot.msg.msg_namelen = size_of::<libc::sockaddr_in>() as u32;
+            slot.msg.msg_iov = &raw mut slot.iov;
+            slot.msg.msg_iovlen = 1;
+            return Some(Outgoing::Udp {
+                fd: udp,
+                msg: &slot.msg,
+            });
+        }
+        Destination::Broadcast => ([0xff; 6], Ipv4Addr::BROADCAST),
+        // Only an Ethernet address can be unicast to; anything else gets
+        // the broadcast RFC 2131 falls back to.
+        Destination::UnicastHw {
+            addr,
+            chaddr,
+            hlen: 6,
+        } => (chaddr[..6].try_into().expect("6 bytes"), addr),
+        Destination::UnicastHw { .. } => ([0xff; 6], Ipv4Addr::BROADCAST),
+    };
+    // The headroom always fits the headers: an error here is a bug.
+    let len = on_link(dst_mac, dst_ip, slot)
+        .inspect_err(|e| tracing::error!(%e, "cannot frame a reply"))
+        .ok()?;
+    Some(Outgoing::Frame {
+        fd: link.packet.as_raw_fd(),
+        frame: &slot.buf[..len],
+    })
+}
