@@ -18,14 +18,6 @@ use crate::{DecodeError, FIXED_HEADER_LEN, MAGIC_COOKIE, MAX_MESSAGE_LEN, Messag
 /// 5 to 12 options; a relayed PXE request about 12.
 const INLINE: usize = 16;
 
-/// Where one option's value lives: in the received buffer, or in
-/// [`Rare::joined`] when the option was split in several instances.
-#[derive(Clone, Copy, Default)]
-struct Span {
-    start: u16,
-    len: u16,
-}
-
 /// A set of option codes: one bit per code.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
 struct CodeSet([u64; 4]);
@@ -47,32 +39,44 @@ impl CodeSet {
 #[derive(Clone, Default)]
 struct Rare {
     /// Entries past [`INLINE`], in order of first appearance.
-    spill: Vec<(u8, Span)>,
-    /// Codes that occurred more than once: once parsing is done their spans
-    /// point into `joined`.
+    spill: Vec<(u8, u16)>,
+    /// Codes that occurred more than once (RFC 3396).
     repeated: CodeSet,
-    /// Concatenated values of the repeated options.
+    /// Concatenated values of the repeated options …
     joined: Vec<u8>,
+    /// … and where each one is in `joined`: (code, start, len).
+    joined_at: Vec<(u8, u16, u16)>,
 }
 
-/// Option code → value span, in order of first appearance.
+impl Rare {
+    fn joined_value(&self, code: u8) -> &[u8] {
+        let range = self
+            .joined_at
+            .iter()
+            .find(|(c, ..)| *c == code)
+            .map_or(0..0, |&(_, s, l)| {
+                usize::from(s)..usize::from(s) + usize::from(l)
+            });
+        self.joined.get(range).unwrap_or_default()
+    }
+}
+
+/// Option code → offset of the first instance's value, in order of first
+/// appearance. The value's length is the byte before it, so an entry is
+/// 3 bytes and the whole `Message` stays within 128 bytes: it is built and
+/// moved once per message, and past that size each move is a `memcpy` call
+/// (measured: a quarter of parse-and-read time at 160 bytes).
 ///
-/// A 256-bit "seen" set answers misses and lets a new code be appended
-/// without a search; a hit is located among 16 codes packed in one `u128`
-/// in a few instructions. Measured on typical client messages, this beats a
-/// 256-slot table, whose size (the index is zeroed and moved once per
-/// message) costs more than it saves.
+/// A 256-bit "seen" set answers misses and appends a new code without a
+/// search; hits scan at most 16 code bytes.
 #[derive(Clone)]
 struct Index {
     seen: CodeSet,
-    /// Entries in `codes`/`spans`. A `usize`, like `codes` a full-width
-    /// integer, for the same store-forwarding reason.
+    /// Entries in `codes`/`starts`. A `usize`: incremented with a byte
+    /// store and reloaded wider, a `u8` stalled on store forwarding.
     len: usize,
-    /// Byte `i` (little-endian) is the code of entry `i`. Kept as one
-    /// integer, not `[u8; 16]`: byte stores followed by a 16-byte load stall
-    /// on store forwarding, which measured as half the parse time.
-    codes: u128,
-    spans: [Span; INLINE],
+    codes: [u8; INLINE],
+    starts: [u16; INLINE],
     rare: Option<Box<Rare>>,
 }
 
@@ -82,8 +86,8 @@ impl Index {
         Self {
             seen: CodeSet::default(),
             len: 0,
-            codes: 0,
-            spans: [Span::default(); INLINE],
+            codes: [0; INLINE],
+            starts: [0; INLINE],
             rare: None,
         }
     }
@@ -93,73 +97,37 @@ impl Index {
         self.len.min(INLINE)
     }
 
-    /// Position of `code` among the inline entries: the 16 codes are
-    /// compared at once (SWAR zero-byte search on `codes ^ code`), which
-    /// measured several times faster than a loop.
-    /// The lowest flagged byte is always a true match (a borrow only flags
-    /// bytes above a real zero), and bytes past `len` are masked off.
+    /// Records one instance of an option whose value starts at `start`.
+    /// Only the first instance of a code is indexed; repeats are noted and
+    /// gathered by [`Message::join`] once every region has been walked.
     #[inline(always)]
-    fn find_inline(&self, code: u8) -> Option<usize> {
-        const ONES: u128 = u128::MAX / 0xff;
-        const HIGHS: u128 = ONES << 7;
-        let x = self.codes ^ (ONES * u128::from(code));
-        let zeros = x.wrapping_sub(ONES) & !x & HIGHS;
-        let live = u128::MAX
-            .checked_shr(8 * (INLINE - self.inline_len()) as u32)
-            .unwrap_or(0);
-        let hits = zeros & live;
-        (hits != 0).then(|| hits.trailing_zeros() as usize / 8)
-    }
-
-    /// Records one instance of `code`. A repeated code keeps its first
-    /// position and accumulates the total length; the bytes are gathered by
-    /// [`Message::join`] once every region has been walked.
-    #[inline(always)]
-    fn record(&mut self, code: u8, start: usize, len: usize) {
-        // Lengths and offsets fit: the buffer is at most 64 KiB and the
-        // instances of one code are disjoint ranges of it.
-        let span = Span {
-            start: start as u16,
-            len: len as u16,
-        };
+    fn record(&mut self, code: u8, start: usize) {
         if self.seen.contains(code) {
-            self.repeat(code, span.len);
+            self.rare.get_or_insert_default().repeated.insert(code);
             return;
         }
         self.seen.insert(code);
+        // Offsets fit: the buffer is at most 64 KiB.
+        let start = start as u16;
         let n = self.len;
         if n < INLINE {
-            self.codes |= u128::from(code) << (8 * n);
-            self.spans[n] = span;
+            self.codes[n] = code;
+            self.starts[n] = start;
             self.len += 1;
         } else {
-            self.rare.get_or_insert_default().spill.push((code, span));
+            self.rare.get_or_insert_default().spill.push((code, start));
         }
     }
 
-    #[cold]
-    fn repeat(&mut self, code: u8, len: u16) {
-        let span = match self.find_inline(code) {
-            Some(i) => &mut self.spans[i],
-            None => match self.rare.as_deref_mut() {
-                Some(r) => match r.spill.iter_mut().find(|(c, _)| *c == code) {
-                    Some((_, s)) => s,
-                    None => return,
-                },
-                None => return,
-            },
-        };
-        span.len += len;
-        self.rare.get_or_insert_default().repeated.insert(code);
-    }
-
+    /// Offset of the first instance's value.
     #[inline]
-    fn get(&self, code: u8) -> Option<Span> {
+    fn get(&self, code: u8) -> Option<u16> {
         if !self.seen.contains(code) {
             return None;
         }
-        if let Some(i) = self.find_inline(code) {
-            return Some(self.spans[i]);
+        let n = self.inline_len();
+        if let Some(i) = self.codes[..n].iter().position(|&c| c == code) {
+            return Some(self.starts[i]);
         }
         let spill = &self.rare.as_ref()?.spill;
         spill.iter().find(|(c, _)| *c == code).map(|&(_, s)| s)
@@ -173,10 +141,12 @@ impl Index {
     }
 
     #[inline]
-    fn entries(&self) -> impl Iterator<Item = (u8, Span)> {
+    fn entries(&self) -> impl Iterator<Item = (u8, u16)> {
         let n = self.inline_len();
-        let codes = self.codes.to_le_bytes().into_iter().take(n);
-        let inline = codes.zip(self.spans[..n].iter().copied());
+        let inline = self.codes[..n]
+            .iter()
+            .copied()
+            .zip(self.starts[..n].iter().copied());
         let spill = self.rare.iter().flat_map(|r| r.spill.iter().copied());
         inline.chain(spill)
     }
@@ -185,6 +155,7 @@ impl Index {
 /// Calls `f(code, value_offset, value_len)` for each option in
 /// `buf[start..end]`, skipping PAD and stopping at END or at the end of the
 /// region (a missing END is tolerated).
+#[inline(always)]
 fn walk(
     buf: &[u8],
     start: usize,
@@ -269,81 +240,93 @@ impl<'a> Message<'a> {
         }
 
         let index = &mut msg.index;
-        walk(buf, OPTIONS, len, |c, at, l| index.record(c, at, l))?;
+        walk(buf, OPTIONS, len, |c, at, _| index.record(c, at))?;
         let overload = match index.get(code::OVERLOAD) {
             None => 0,
-            Some(span) if index.is_repeated(code::OVERLOAD) || span.len != 1 => {
-                return Err(DecodeError::BadOverload);
-            }
-            Some(span) => match buf.get(usize::from(span.start)) {
-                Some(&v @ 1..=3) => v,
+            Some(_) if index.is_repeated(code::OVERLOAD) => return Err(DecodeError::BadOverload),
+            Some(at) => match buf.get(usize::from(at).wrapping_sub(1)..=usize::from(at)) {
+                Some(&[1, v @ 1..=3]) => v,
                 _ => return Err(DecodeError::BadOverload),
             },
         };
         if overload & 1 != 0 {
-            walk(buf, FILE, COOKIE, |c, at, l| index.record(c, at, l))?;
+            walk(buf, FILE, COOKIE, |c, at, _| index.record(c, at))?;
         }
         if overload & 2 != 0 {
-            walk(buf, SNAME, FILE, |c, at, l| index.record(c, at, l))?;
+            walk(buf, SNAME, FILE, |c, at, _| index.record(c, at))?;
         }
-        msg.join(overload);
+        if msg.index.rare.is_some() {
+            msg.join(overload);
+        }
         Ok(msg)
     }
 
     /// Gathers the instances of every repeated option into `Rare::joined`,
-    /// in order of appearance (RFC 3396 §7), and points their spans there.
+    /// in order of appearance (RFC 3396 §7).
     ///
-    /// Two passes over the (already validated) regions keep this linear in
-    /// the message size whatever the interleaving of split options.
+    /// Two walks over the (already validated) regions, totals per code then
+    /// the copy, with offsets assigned in between in order of first
+    /// appearance: linear in the message size whatever the interleaving.
+    #[cold]
     fn join(&mut self, overload: u8) {
-        let Some(rare) = self.index.rare.as_deref_mut() else {
+        let buf = self.buf;
+        let index = &mut self.index;
+        let Some(rare) = index.rare.as_deref_mut() else {
             return;
         };
         let repeated = rare.repeated;
         if repeated == CodeSet::default() {
             return;
         }
-        let n = self.index.len.min(INLINE);
-        let codes = self.index.codes.to_le_bytes().into_iter().take(n);
-        let inline = codes.zip(self.index.spans[..n].iter_mut());
-        let spill = rare.spill.iter_mut().map(|(c, s)| (*c, s));
+        let each_instance = |f: &mut dyn FnMut(u8, usize, usize)| {
+            for (start, end) in regions(buf.len(), overload) {
+                // `parse` walked these regions without error.
+                let _ = walk(buf, start, end, |c, at, len| {
+                    if repeated.contains(c) {
+                        f(c, at, len);
+                    }
+                });
+            }
+        };
         let mut cursor = [0u16; 256];
+        each_instance(&mut |c, _, len| cursor[usize::from(c)] += len as u16);
+        let n = index.len.min(INLINE);
+        let codes = index.codes[..n].iter().copied();
         let mut offset = 0u16;
-        for (c, span) in inline.chain(spill) {
+        for c in codes.chain(rare.spill.iter().map(|&(c, _)| c)) {
             if repeated.contains(c) {
+                let total = cursor[usize::from(c)];
+                rare.joined_at.push((c, offset, total));
                 cursor[usize::from(c)] = offset;
-                span.start = offset;
-                offset += span.len;
+                offset += total;
             }
         }
-        let buf = self.buf;
         let joined = &mut rare.joined;
         *joined = vec![0; usize::from(offset)];
-        for (start, end) in regions(buf.len(), overload) {
-            // The regions were walked without error by `parse`.
-            let _ = walk(buf, start, end, |c, at, len| {
-                if !repeated.contains(c) {
-                    return;
-                }
-                let to = &mut cursor[usize::from(c)];
-                let dst = usize::from(*to);
-                if let (Some(d), Some(s)) = (joined.get_mut(dst..dst + len), buf.get(at..at + len))
-                {
-                    d.copy_from_slice(s);
-                }
-                *to += len as u16;
-            });
-        }
+        each_instance(&mut |c, at, len| {
+            let to = &mut cursor[usize::from(c)];
+            let dst = usize::from(*to);
+            if let (Some(d), Some(s)) = (joined.get_mut(dst..dst + len), buf.get(at..at + len)) {
+                d.copy_from_slice(s);
+            }
+            *to += len as u16;
+        });
     }
 
+    /// Value of the option whose first instance starts at `start`.
     #[inline]
-    fn value(&self, code: u8, span: Span) -> &[u8] {
-        let (start, len) = (usize::from(span.start), usize::from(span.len));
-        let src = match &self.index.rare {
-            Some(rare) if rare.repeated.contains(code) => &rare.joined[..],
-            _ => self.buf,
-        };
-        src.get(start..start + len).unwrap_or_default()
+    fn value(&self, code: u8, start: u16) -> &[u8] {
+        if let Some(rare) = &self.index.rare
+            && rare.repeated.contains(code)
+        {
+            return rare.joined_value(code);
+        }
+        let start = usize::from(start);
+        // The length byte precedes the value: `start` >= 2, always.
+        let len = self.buf.get(start.wrapping_sub(1)).copied().unwrap_or(0);
+        self.buf
+            .get(start..start + usize::from(len))
+            .unwrap_or_default()
     }
 
     #[inline]
@@ -623,6 +606,13 @@ mod tests {
         }
         assert_eq!(m.option(160), Some(&[160, 7][..]));
         assert_eq!(m.option(161), None);
+    }
+
+    #[test]
+    fn message_fits_in_128_bytes() {
+        // See `Index`: past 128 bytes every move of a `Message` is a
+        // `memcpy` call, measured as a quarter of parse-and-read time.
+        assert!(std::mem::size_of::<Message>() <= 128);
     }
 
     #[test]

@@ -309,9 +309,7 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
                     }
                 }
                 WAKE => {
-                    while let Some(msg) = path.inboxes[index].queue.pop() {
-                        tx.answer(&mut worker, &msg.data[..msg.len], &msg.meta, now);
-                    }
+                    tx.drain(&mut worker, &path.inboxes[index], now);
                     arm_wake(tx.uring, wake_fd, &mut wake_buf)?;
                 }
                 slot => {
@@ -341,9 +339,7 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
                 spare: &mut spare,
                 path: &path,
             };
-            while let Some(msg) = path.inboxes[index].queue.pop() {
-                tx.answer(&mut worker, &msg.data[..msg.len], &msg.meta, now);
-            }
+            tx.drain(&mut worker, &path.inboxes[index], now);
             uring.submit_and_wait(SEND_SLOTS - free.len())?;
             return Ok(());
         }
@@ -480,6 +476,13 @@ struct Tx<'a> {
 }
 
 impl Tx<'_> {
+    /// Answers everything waiting in `inbox`.
+    fn drain(&mut self, worker: &mut Worker, inbox: &Inbox, now: u64) {
+        while let Some(msg) = inbox.queue.pop() {
+            self.answer(worker, &msg.data[..msg.len], &msg.meta, now);
+        }
+    }
+
     /// Answers one message (if it comes from a served interface) and queues
     /// the reply.
     fn answer(&mut self, worker: &mut Worker, payload: &[u8], meta: &RecvMeta, now: u64) {

@@ -7,7 +7,7 @@
 //! superscope.
 
 use super::binding::low_address_check;
-use super::reply::{self, LeaseTimes, ReplySpec};
+use super::reply;
 use super::select;
 use super::{Ctx, Local, Outcome, Silence};
 use crate::config::{OptionSet, Scope};
@@ -134,17 +134,5 @@ fn offer_reply(
     options: &OptionSet,
     out: &mut [u8],
 ) -> super::Reply {
-    let spec = ReplySpec {
-        kind: MessageType::Offer,
-        yiaddr: held.addr,
-        server_id: cx.server_id(),
-        lease: Some(LeaseTimes {
-            lease: scope.lease_secs,
-            renewal: scope.renewal_secs,
-            rebinding: scope.rebinding_secs,
-        }),
-        options: Some(options),
-        message: None,
-    };
-    reply::write(cx.msg, &spec, out)
+    reply::lease(cx, MessageType::Offer, held.addr, scope, options, out)
 }

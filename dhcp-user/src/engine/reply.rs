@@ -5,8 +5,8 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use dhcp_wire::{BOOTREPLY, BROADCAST_FLAG, Message, MessageType, ReplyHeader, Writer, code};
 
-use super::Reply;
-use crate::config::OptionSet;
+use super::{Ctx, Reply};
+use crate::config::{OptionSet, Scope};
 
 const SERVER_PORT: u16 = 67;
 const CLIENT_PORT: u16 = 68;
@@ -85,6 +85,30 @@ fn size_limit(msg: &Message<'_>, buf: usize) -> usize {
         .max_message_size()
         .map_or(MIN_MESSAGE, |m| usize::from(m).saturating_sub(28));
     asked.max(MIN_MESSAGE).min(buf)
+}
+
+/// An OFFER or ACK granting `addr` for the scope's lease time.
+pub(super) fn lease(
+    cx: &Ctx<'_, '_>,
+    kind: MessageType,
+    addr: Ipv4Addr,
+    scope: &Scope,
+    options: &OptionSet,
+    out: &mut [u8],
+) -> Reply {
+    let spec = ReplySpec {
+        kind,
+        yiaddr: addr,
+        server_id: cx.server_id(),
+        lease: Some(LeaseTimes {
+            lease: scope.lease_secs,
+            renewal: scope.renewal_secs,
+            rebinding: scope.rebinding_secs,
+        }),
+        options: Some(options),
+        message: None,
+    };
+    write(cx.msg, &spec, out)
 }
 
 /// Writes the reply to `msg` into `out`.

@@ -20,7 +20,7 @@ use std::net::Ipv4Addr;
 use dhcp_wire::MessageType;
 
 use super::binding::low_address_check;
-use super::reply::{self, LeaseTimes, ReplySpec};
+use super::reply::{self, ReplySpec};
 use super::select;
 use super::{Ctx, Local, Outcome, Silence};
 use crate::config::{OptionSet, Scope};
@@ -208,19 +208,8 @@ impl Local {
         out: &mut [u8],
     ) -> Outcome {
         let change = self.bind(cx, rec, scope, held);
-        let spec = ReplySpec {
-            kind: MessageType::Ack,
-            yiaddr: held.addr,
-            server_id: cx.server_id(),
-            lease: Some(LeaseTimes {
-                lease: scope.lease_secs,
-                renewal: scope.renewal_secs,
-                rebinding: scope.rebinding_secs,
-            }),
-            options: Some(options),
-            message: None,
-        };
-        Outcome::reply(reply::write(cx.msg, &spec, out), Some(change))
+        let ack = reply::lease(cx, MessageType::Ack, held.addr, scope, options, out);
+        Outcome::reply(ack, Some(change))
     }
 
     fn nak(
