@@ -1,6 +1,8 @@
 //! Logging: one structured line per event, carrying the Windows event ID and
 //! symbolic name (`docs/EVENTS.md`), in text or JSON.
 
+use std::io::IsTerminal;
+
 use crate::events::{Event, EventId};
 
 /// How log lines are written.
