@@ -1,6 +1,6 @@
-//! Configuration: the TOML file the operator writes ([`file`]), its
-//! validation ([`compile`]) and the immutable snapshot the engine reads
-//! ([`model`]).
+//! Configuration: the TOML file the operator writes (`file`), its
+//! validation ([`compile()`]) and the immutable snapshot the engine reads
+//! (`model`).
 
 mod compile;
 mod error;

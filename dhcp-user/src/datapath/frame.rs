@@ -203,16 +203,16 @@ pub fn write_headers_with(
     };
     let (headers, payload) = frame.split_at_mut(hdr_len);
 
-    let (eth, rest) = headers.split_at_mut(ETH_LEN - 2 + VLAN_LEN * vlans.len());
-    eth[..6].copy_from_slice(&addrs.dst_mac);
-    eth[6..12].copy_from_slice(&addrs.src_mac);
-    for (slot, tag) in eth[12..].chunks_exact_mut(VLAN_LEN).zip(vlans) {
+    let (link, ip_udp) = headers.split_at_mut(ETH_LEN + VLAN_LEN * vlans.len());
+    link[..6].copy_from_slice(&addrs.dst_mac);
+    link[6..12].copy_from_slice(&addrs.src_mac);
+    let (tags, ethertype) = link[12..].split_at_mut(VLAN_LEN * vlans.len());
+    for (slot, tag) in tags.chunks_exact_mut(VLAN_LEN).zip(vlans) {
         slot[..2].copy_from_slice(&tag.tpid.to_be_bytes());
         slot[2..].copy_from_slice(&tag.tci.to_be_bytes());
     }
-    let (ethertype, rest) = rest.split_at_mut(2);
     ethertype.copy_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
-    let (iph, udph) = rest.split_at_mut(IPV4_LEN);
+    let (iph, udph) = ip_udp.split_at_mut(IPV4_LEN);
 
     // Both fit in 16 bits: payload_len <= MAX_PAYLOAD was checked above.
     let udp_len = (UDP_LEN + payload_len) as u16;

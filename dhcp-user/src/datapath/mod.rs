@@ -1,7 +1,9 @@
-//! The link layer under the engine: framing, interfaces and raw sending.
+//! The datapaths under the engine: framing, interfaces, raw sending, the
+//! server's UDP socket, and the io_uring event loop that ties them to the
+//! workers.
 //!
-//! Everything here moves bytes between the engine's DHCP payloads and a
-//! network interface; none of it knows what a DHCP message means.
+//! Everything here moves bytes between the engine's DHCP payloads and the
+//! network; none of it knows what a DHCP message means.
 
 pub mod frame;
 pub mod iface;

@@ -7,9 +7,9 @@
 //! answer ARP for yiaddr; an ordinary UDP socket would wait for that ARP
 //! reply and then drop the message. Writing the whole frame, with chaddr as
 //! the Ethernet destination (see [`super::frame`]), needs no neighbour
-//! entry at all, and creates none. (ISC dhcpd's other way, writing a
-//! neighbour entry with an ioctl before every reply, changes state the
-//! operator can see, and races with the kernel's own neighbour code.)
+//! entry at all, and creates none. (The other way, dnsmasq's, writes a
+//! neighbour entry before each such reply: state the operator can see,
+//! left behind for clients that never take the address.)
 //!
 //! Owns one `AF_PACKET` socket bound to one interface. It never receives:
 //! it is opened and bound with protocol 0, which registers no packet

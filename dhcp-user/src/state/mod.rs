@@ -64,7 +64,7 @@ impl Shared {
     }
 
     /// The hash of a client key: computed once per message, it indexes the
-    /// shard's lease table and gives the client's slot [`Tag`].
+    /// shard's lease table and gives the client's slot [`Tag`](pool::Tag).
     pub fn hash_key(&self, key: &[u8]) -> u64 {
         self.key_hasher.hash_one(key)
     }
