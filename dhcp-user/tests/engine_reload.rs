@@ -37,7 +37,15 @@ ranges = ["10.1.0.10-10.1.0.19"]
 fn leases_survive_a_reload_unless_the_new_config_forbids_them() {
     let mut s = shard(BEFORE);
     let addrs: Vec<_> = (0..4).map(|n| dora(&mut s, &client(n), 0)).collect();
-    assert_eq!(addrs, [ip("10.0.0.10"), ip("10.0.0.11"), ip("10.0.0.12"), ip("10.0.0.13")]);
+    assert_eq!(
+        addrs,
+        [
+            ip("10.0.0.10"),
+            ip("10.0.0.11"),
+            ip("10.0.0.12"),
+            ip("10.0.0.13")
+        ]
+    );
 
     let mut ended = Vec::new();
     s.rebase(shared(AFTER, 1), &mut ended);
@@ -49,7 +57,11 @@ fn leases_survive_a_reload_unless_the_new_config_forbids_them() {
         })
         .collect();
     ended_addrs.sort();
-    assert_eq!(ended_addrs, [ip("10.0.0.12"), ip("10.0.0.13")], "reserved for another / outside the range now");
+    assert_eq!(
+        ended_addrs,
+        [ip("10.0.0.12"), ip("10.0.0.13")],
+        "reserved for another / outside the range now"
+    );
 
     // Kept leases renew with the same address, under the new lease time.
     for (n, addr) in addrs[..2].iter().enumerate() {
@@ -58,14 +70,20 @@ fn leases_survive_a_reload_unless_the_new_config_forbids_them() {
         assert_eq!(ack.option(51).unwrap(), 900u32.to_be_bytes());
     }
     // Ended ones are told to start over.
-    assert_eq!(send(&mut s, &client(3).renew(addrs[3]), meta_direct(), 1000).kind(), Some(MessageType::Nak));
+    assert_eq!(
+        send(&mut s, &client(3).renew(addrs[3]), meta_direct(), 1000).kind(),
+        Some(MessageType::Nak)
+    );
     // A newcomer cannot get a carried-over address: the range is full.
     let full = send(&mut s, &client(50).discover(), meta_direct(), 1000);
     assert!(full.reply.is_none());
     // The reservation is honoured for its owner.
     let mut owner = client(99);
     owner.mac = [0x02, 0, 0, 0, 0x99, 0x99];
-    assert_eq!(send(&mut s, &owner.discover(), meta_direct(), 1000).yiaddr(), ip("10.0.0.12"));
+    assert_eq!(
+        send(&mut s, &owner.discover(), meta_direct(), 1000).yiaddr(),
+        ip("10.0.0.12")
+    );
 }
 
 #[test]
@@ -75,7 +93,16 @@ fn quarantine_survives_a_reload() {
     let addr = dora(&mut s, &c, 0);
     send(&mut s, &c.decline(addr, IFACE), meta_direct(), 0);
     s.rebase(shared(BEFORE, 1), &mut Vec::new());
-    let offered: Vec<_> = (0..9).map(|n| send(&mut s, &client(10 + n).discover(), meta_direct(), 1).yiaddr()).collect();
-    assert!(!offered.contains(&addr), "the declined address stays out of service");
-    assert!(send(&mut s, &client(30).discover(), meta_direct(), 1).reply.is_none());
+    let offered: Vec<_> = (0..9)
+        .map(|n| send(&mut s, &client(10 + n).discover(), meta_direct(), 1).yiaddr())
+        .collect();
+    assert!(
+        !offered.contains(&addr),
+        "the declined address stays out of service"
+    );
+    assert!(
+        send(&mut s, &client(30).discover(), meta_direct(), 1)
+            .reply
+            .is_none()
+    );
 }

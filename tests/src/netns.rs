@@ -11,27 +11,17 @@
 //! on the pair. IPv6 is off on both ends so that the kernel sends no
 //! neighbour discovery or MLD frames of its own: tests count frames exactly.
 
-use std::{
-    env,
-    fs::{self, File},
-    net::Ipv4Addr,
-    path::Path,
-    process::Command,
-    sync::atomic::{AtomicU32, Ordering},
-    thread,
-};
+use std::{fs::File, net::Ipv4Addr, path::Path, process::Command, thread};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use nix::sched::{CloneFlags, setns};
+
+use crate::sys::{disable_ipv6, ip, on_path, run};
 
 /// Address of the namespace end, from TEST-NET-1 (RFC 5737): reserved for
 /// documentation, so it is never anybody's real address.
 const NS_ADDR: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
 const NS_PREFIX: u8 = 24;
-
-/// Tells apart the namespaces of one test process; the pid tells apart
-/// processes, so tests can run in parallel threads and binaries.
-static NEXT_ID: AtomicU32 = AtomicU32::new(0);
 
 /// A network namespace with a veth pair into it, removed on drop (also when
 /// the test panics).
@@ -44,8 +34,7 @@ pub struct NetNs {
 impl NetNs {
     /// Creates the namespace and the pair, both ends up. Needs root.
     pub fn new() -> Result<Self> {
-        let pid = std::process::id();
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let (pid, id) = crate::unique_id();
         // Interface names are at most 15 bytes: "xd" + pid (≤ 7 hex digits)
         // + end letter + id.
         let ns = Self {
@@ -153,34 +142,4 @@ impl Drop for NetNs {
             }
         }
     }
-}
-
-fn disable_ipv6(iface: &str) -> Result<()> {
-    let path = format!("/proc/sys/net/ipv6/conf/{iface}/disable_ipv6");
-    // A kernel without IPv6 has no such file and sends no IPv6 either.
-    if Path::new(&path).exists() {
-        fs::write(&path, "1").with_context(|| format!("writing {path}"))?;
-    }
-    Ok(())
-}
-
-fn ip(args: &[&str]) -> Result<()> {
-    run(Command::new("ip").args(args))
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    let out = cmd.output().with_context(|| format!("starting {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
-}
-
-fn on_path(tool: &str) -> bool {
-    env::var_os("PATH")
-        .is_some_and(|paths| env::split_paths(&paths).any(|dir| dir.join(tool).is_file()))
 }

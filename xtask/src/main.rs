@@ -7,6 +7,7 @@
 //! cargo runs inherit that lock.
 
 mod ci;
+mod demo;
 mod setup;
 mod test;
 mod workspace;
@@ -32,6 +33,9 @@ enum Command {
     },
     /// What CI runs: setup, rustfmt, clippy, then the tests.
     Ci,
+    /// As root: build xdhcpd and serve real DHCP clients (dhclient,
+    /// udhcpc, perfdhcp) in network namespaces; installs them if missing.
+    Demo,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -40,5 +44,6 @@ fn main() -> anyhow::Result<()> {
         Command::Setup => setup::run(&ws),
         Command::Test { args } => test::run(&ws, &args),
         Command::Ci => ci::run(&ws),
+        Command::Demo => demo::run(&ws),
     }
 }

@@ -10,7 +10,14 @@ use dhcp_user::daemon::{self, DatapathChoice, RunOptions};
 
 /// xdhcpd — a kernel-bypass DHCPv4 server.
 #[derive(Parser)]
-#[command(version, about, long_about = None)]
+#[command(
+    version,
+    about = "xdhcpd: a kernel-bypass DHCPv4 server for ISP edges and large campus networks",
+    long_about = "xdhcpd: a kernel-bypass DHCPv4 server for ISP edges and large campus networks.\n\n\
+        `xdhcpd run --config FILE` serves DHCP until SIGTERM (SIGHUP reloads the configuration, \
+        keeping leases); `xdhcpd check-config FILE` validates a configuration and lists every error \
+        with the field it is in. See examples/xdhcpd.toml for a commented configuration."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -56,7 +56,9 @@ counters! {
     offers,
     acks,
     naks,
-    /// Messages answered with silence (counted by reason in debug logs).
+    /// Messages that called for an answer and got none (the reason of each
+    /// is in the debug log); DECLINE and RELEASE, never answered, are not
+    /// counted here.
     dropped,
     /// Datagrams that are not DHCP messages at all.
     malformed,

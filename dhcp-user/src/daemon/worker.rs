@@ -76,7 +76,12 @@ impl Worker {
         for e in self.events.drain(..) {
             log::event(&e);
         }
-        if let Some(why) = outcome.silence {
+        // DECLINE and RELEASE are never answered: their silence is no drop.
+        let notice = matches!(
+            msg.message_type(),
+            Some(MessageType::Decline | MessageType::Release)
+        );
+        if let Some(why) = outcome.silence.filter(|_| !notice) {
             Counters::add(&c.dropped, 1);
             tracing::debug!(reason = ?why, xid = msg.xid(), "no reply");
         }
