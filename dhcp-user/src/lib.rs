@@ -8,4 +8,5 @@ pub mod datapath;
 pub mod engine;
 pub mod events;
 pub mod state;
+pub mod store;
 pub mod xdp;

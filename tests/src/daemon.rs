@@ -68,6 +68,28 @@ pub fn check_config(path: &Path) -> Result<Output> {
         .context("running xdhcpd check-config")
 }
 
+/// `config` with its lease store in `dir/state`, so every test's daemon has
+/// its own (a `state_dir` the test sets itself wins).
+fn with_state_dir(config: &str, dir: &Path) -> String {
+    if config
+        .lines()
+        .any(|l| l.trim_start().starts_with("state_dir"))
+    {
+        return config.to_string();
+    }
+    let line = format!(
+        "state_dir = {:?}\n",
+        dir.join("state").display().to_string()
+    );
+    match config.find("[server]\n") {
+        Some(at) => {
+            let after = at + "[server]\n".len();
+            format!("{}{line}{}", &config[..after], &config[after..])
+        }
+        None => format!("[server]\n{line}{config}"),
+    }
+}
+
 /// A running daemon (`run --datapath uring --workers 2 --log-format json`).
 pub struct Daemon {
     child: Child,
@@ -80,7 +102,8 @@ impl Daemon {
     /// to log event 1024.
     pub fn start(ns: &Namespace, dir: &Path, config: &str) -> Result<Self> {
         let config_path = dir.join("xdhcpd.toml");
-        fs::write(&config_path, config).context("writing the daemon's config")?;
+        fs::write(&config_path, with_state_dir(config, dir))
+            .context("writing the daemon's config")?;
         let log = dir.join("xdhcpd.log");
         let stderr = fs::File::create(&log).context("creating the daemon's log")?;
         let stdout = stderr.try_clone()?;
@@ -173,7 +196,12 @@ impl Daemon {
 
     /// Replaces the configuration file with `config` and sends SIGHUP.
     pub fn reload(&self, config: &str) -> Result<()> {
-        fs::write(&self.config, config).context("rewriting the daemon's config")?;
+        let dir = self
+            .config
+            .parent()
+            .context("config path has a directory")?;
+        fs::write(&self.config, with_state_dir(config, dir))
+            .context("rewriting the daemon's config")?;
         kill(self.pid(), Signal::SIGHUP).context("SIGHUP to xdhcpd")
     }
 

@@ -422,6 +422,8 @@ impl Demo {
     /// The daemon's configuration and the clients' scripts.
     fn write_files(&self) -> Result<PathBuf> {
         let config = self.dir.join("xdhcpd.toml");
+        let state_dir = self.dir.join("state");
+        let state_dir = state_dir.display();
         fs::write(
             &config,
             format!(
@@ -429,6 +431,7 @@ impl Demo {
 [server]
 interfaces = ["{SERVER_DIRECT_IF}", "{SERVER_RELAY_IF}"]
 offer_timeout = "10s"
+state_dir = "{state_dir}"
 
 [server.options]
 domain-name = "demo.xdhcpd.test"

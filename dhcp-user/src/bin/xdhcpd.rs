@@ -43,6 +43,19 @@ enum Command {
         #[arg(long, default_value_t = 67, hide = true)]
         port: u16,
     },
+    /// Replace the lease store with a backup (the server must be stopped).
+    Restore {
+        /// The server's configuration file (it names the state directory).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The backup file to restore (written by the server into `backup_dir`).
+        #[arg(long)]
+        from: PathBuf,
+        /// Partitions to spread the leases over: the server's worker count
+        /// (default: one per core, as `run` uses).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
     /// Check a configuration file: exit 0 if valid, else list every error.
     CheckConfig {
         /// The configuration file to check.
@@ -75,6 +88,19 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Restore {
+            config,
+            from,
+            workers,
+        } => {
+            log::init(LogFormat::Text);
+            let workers = workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            match daemon::restore::run(&config, &from, workers) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::FAILURE,
+            }
+        }
         Command::Run {
             config,
             datapath,

@@ -23,6 +23,10 @@ const DEFAULT_OFFER_TIMEOUT_SECS: u64 = 60;
 const DEFAULT_DECLINE_QUARANTINE_SECS: u64 = 24 * 3600;
 const DEFAULT_LOW_ADDRESS_PERCENT: u8 = 90;
 const DEFAULT_UNKNOWN_OPTION_INTERVAL_SECS: u64 = 60;
+/// Windows DHCP's default backup and cleanup intervals: an hour.
+const DEFAULT_BACKUP_INTERVAL_SECS: u64 = 3600;
+const DEFAULT_CLEANUP_INTERVAL_SECS: u64 = 3600;
+const DEFAULT_STATE_DIR: &str = "/var/lib/xdhcpd";
 /// Lease time meaning "never expires" on the wire (RFC 2132 §9.2).
 pub const INFINITE_LEASE: u32 = u32::MAX;
 
@@ -62,6 +66,27 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
         srv.unknown_option_event_interval.as_ref(),
         DEFAULT_UNKNOWN_OPTION_INTERVAL_SECS,
     );
+    let backup_interval = seconds(
+        &mut errs,
+        "server.backup_interval",
+        srv.backup_interval.as_ref(),
+        DEFAULT_BACKUP_INTERVAL_SECS,
+    );
+    let cleanup_interval = seconds(
+        &mut errs,
+        "server.cleanup_interval",
+        srv.cleanup_interval.as_ref(),
+        DEFAULT_CLEANUP_INTERVAL_SECS,
+    );
+    if backup_interval < 60 {
+        errs.push(
+            "server.backup_interval",
+            format!("{backup_interval} s is shorter than a minute"),
+        );
+    }
+    if cleanup_interval == 0 {
+        errs.push("server.cleanup_interval", "must be at least 1 second");
+    }
     if offer_timeout == 0 {
         errs.push("server.offer_timeout", "must be at least 1 second");
     }
@@ -153,6 +178,14 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
             decline_quarantine_ms: quarantine * 1000,
             low_address_warning_percent: low_percent,
             unknown_option_event_interval_ms: unknown_interval * 1000,
+            state_dir: srv
+                .state_dir
+                .clone()
+                .unwrap_or_else(|| DEFAULT_STATE_DIR.into()),
+            durability: srv.durability.unwrap_or(crate::store::Durability::Sync),
+            backup_dir: srv.backup_dir.clone(),
+            backup_interval_ms: backup_interval * 1000,
+            cleanup_interval_ms: cleanup_interval * 1000,
         },
         scopes,
         subnet_index,

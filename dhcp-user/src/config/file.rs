@@ -46,6 +46,17 @@ pub struct ServerSection {
     pub low_address_warning_percent: Option<u8>,
     /// Event 1000 (unknown option) repeats at most once per code per interval.
     pub unknown_option_event_interval: Option<DurationSpec>,
+    /// Where the lease store lives (one database per worker).
+    pub state_dir: Option<std::path::PathBuf>,
+    /// `"sync"` (default): an ACK leaves only once its lease is on disk.
+    /// `"async"`: faster, but leases of the last moments before a power
+    /// loss can be lost.
+    pub durability: Option<crate::store::Durability>,
+    /// Where periodic backups of the lease store go; none if unset.
+    pub backup_dir: Option<std::path::PathBuf>,
+    pub backup_interval: Option<DurationSpec>,
+    /// How often the expired-lease cleanup is reported (events 1037/1038).
+    pub cleanup_interval: Option<DurationSpec>,
     #[serde(default)]
     pub options: OptionsTable,
 }

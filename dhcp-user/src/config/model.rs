@@ -31,6 +31,11 @@ pub struct ServerParams {
     pub decline_quarantine_ms: u64,
     pub low_address_warning_percent: u8,
     pub unknown_option_event_interval_ms: u64,
+    pub state_dir: std::path::PathBuf,
+    pub durability: crate::store::Durability,
+    pub backup_dir: Option<std::path::PathBuf>,
+    pub backup_interval_ms: u64,
+    pub cleanup_interval_ms: u64,
 }
 
 /// An inclusive address range, as host-order integers.

@@ -68,6 +68,15 @@ counters! {
     inbox_full,
     /// Datagrams from interfaces this server does not serve.
     foreign_interface,
+    /// Leases that ran out.
+    expired,
+    /// Lease changes written to the store.
+    stored,
+    /// Commits the store refused (full disk, I/O error): their ACKs were
+    /// withheld, so no client holds a lease the server could forget.
+    store_errors,
+    /// ACKs withheld because their lease could not be made durable.
+    withheld,
 }
 
 impl Counters {

@@ -7,6 +7,8 @@
 
 pub mod counters;
 pub mod log;
+pub mod recovery;
+pub mod restore;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -28,6 +30,8 @@ use crate::datapath::uring::{Link, UringPath};
 use crate::engine::Shard;
 use crate::events::EventId;
 use crate::state::Shared;
+use crate::store::{Durability, Partition, Reader, backup};
+use config::ServerParams;
 use counters::{Counters, Totals};
 use worker::Worker;
 
@@ -76,14 +80,37 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
     })?;
     let names: Vec<String> = links.iter().map(|l| l.iface.name.clone()).collect();
     let scopes = config.scopes.len();
+    let server = config.server.clone();
     let shared = Arc::new(Shared::new(Arc::new(config), workers));
+    let mut shards: Vec<Shard> = (0..workers)
+        .map(|i| Shard::new(Arc::clone(&shared), i))
+        .collect();
+    let (partitions, _) = recovery::recover(
+        &server.state_dir,
+        server.durability,
+        &mut shards,
+        worker::now_ms(),
+    )
+    .inspect_err(|e| fatal(&format!("{e:#}")))?;
+    tracing::info!(
+        state_dir = tracing::field::display(server.state_dir.display()),
+        durability = tracing::field::display(server.durability),
+        "lease store open; durability {}{}",
+        server.durability,
+        if server.durability == Durability::Async {
+            " (an ACK may leave before its lease is on disk)"
+        } else {
+            ""
+        }
+    );
+    let readers: Vec<Reader> = partitions.iter().map(Partition::reader).collect();
     let counters: Arc<[CachePadded<Counters>]> = (0..workers)
         .map(|_| CachePadded::new(Counters::default()))
         .collect();
     let path = Arc::new(
         UringPath::new(udp, links, workers).context("cannot set up the io_uring datapath")?,
     );
-    let handles = spawn_workers(&shared, &counters, &path, workers)?;
+    let handles = spawn_workers(shards, partitions, &counters, &path)?;
 
     catalogued!(
         EventId::InitAndReady,
@@ -95,7 +122,8 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
         names.join(", "),
         if opts.datapath == DatapathChoice::Auto { " (XDP not available in this build)" } else { "" }
     );
-    let outcome = supervise(opts, &path, &handles, workers);
+    let mut housekeeping = Housekeeping::new(&server, readers, Arc::clone(&counters));
+    let outcome = supervise(opts, &path, &handles, workers, &mut housekeeping);
     path.control.shutdown.store(true, Ordering::Release);
     path.wake_all();
     let mut failed = outcome.err();
@@ -151,15 +179,18 @@ fn open_links(config: &Config) -> anyhow::Result<Vec<Link>> {
 type WorkerHandle = JoinHandle<std::io::Result<()>>;
 
 fn spawn_workers(
-    shared: &Arc<Shared>,
+    shards: Vec<Shard>,
+    partitions: Vec<Partition>,
     counters: &Arc<[CachePadded<Counters>]>,
     path: &Arc<UringPath>,
-    workers: usize,
 ) -> anyhow::Result<Vec<WorkerHandle>> {
     let cores = core_affinity::get_core_ids().unwrap_or_default();
-    (0..workers)
-        .map(|i| {
-            let worker = Worker::new(Shard::new(Arc::clone(shared), i), Arc::clone(counters));
+    shards
+        .into_iter()
+        .zip(partitions)
+        .enumerate()
+        .map(|(i, (shard, partition))| {
+            let worker = Worker::new(shard, partition, Arc::clone(counters));
             let path = Arc::clone(path);
             let core = (!cores.is_empty()).then(|| cores[i % cores.len()]);
             std::thread::Builder::new()
@@ -182,6 +213,7 @@ fn supervise(
     path: &UringPath,
     handles: &[WorkerHandle],
     workers: usize,
+    housekeeping: &mut Housekeeping,
 ) -> anyhow::Result<()> {
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])
         .context("cannot install signal handlers")?;
@@ -198,6 +230,7 @@ fn supervise(
         if handles.iter().any(JoinHandle::is_finished) {
             bail!("a worker stopped unexpectedly");
         }
+        housekeeping.run(worker::now_ms());
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -240,6 +273,71 @@ fn log_totals(t: &Totals) {
         forwarded = t.forwarded,
         inbox_full = t.inbox_full,
         foreign_interface = t.foreign_interface,
+        expired = t.expired,
+        stored = t.stored,
+        store_errors = t.store_errors,
+        withheld = t.withheld,
         "final counters"
     );
+}
+
+/// Periodic work of the supervising thread: lease-store backups and the
+/// expired-lease cleanup report.
+struct Housekeeping {
+    readers: Vec<Reader>,
+    counters: Arc<[CachePadded<Counters>]>,
+    backup_dir: Option<std::path::PathBuf>,
+    backup_interval_ms: u64,
+    cleanup_interval_ms: u64,
+    next_backup_ms: u64,
+    next_cleanup_ms: u64,
+    expired_reported: u64,
+}
+
+impl Housekeeping {
+    fn new(
+        server: &ServerParams,
+        readers: Vec<Reader>,
+        counters: Arc<[CachePadded<Counters>]>,
+    ) -> Housekeeping {
+        let now = worker::now_ms();
+        Housekeeping {
+            readers,
+            counters,
+            backup_dir: server.backup_dir.clone(),
+            backup_interval_ms: server.backup_interval_ms,
+            cleanup_interval_ms: server.cleanup_interval_ms,
+            // A first backup soon after start, then one per interval.
+            next_backup_ms: now + 1000,
+            next_cleanup_ms: now + server.cleanup_interval_ms,
+            expired_reported: 0,
+        }
+    }
+
+    fn run(&mut self, now: u64) {
+        if now >= self.next_cleanup_ms {
+            self.next_cleanup_ms = now + self.cleanup_interval_ms;
+            // Expired leases are freed by the workers' timers as they end;
+            // this reports them the way Windows reports its cleanup runs.
+            let expired = Totals::of(&self.counters).expired;
+            catalogued!(EventId::CleanupStarted, ; "lease cleanup");
+            catalogued!(EventId::IpCleanupFinished, removed = expired - self.expired_reported; "lease cleanup: {} leases expired and were removed since the last report", expired - self.expired_reported);
+            self.expired_reported = expired;
+        }
+        if let Some(dir) = &self.backup_dir
+            && now >= self.next_backup_ms
+        {
+            self.next_backup_ms = now + self.backup_interval_ms;
+            match backup::write(&self.readers, dir, now) {
+                Ok(file) => tracing::info!(
+                    file = tracing::field::display(file.display()),
+                    "lease store backed up"
+                ),
+                Err(backup::BackupError::Io { path, source }) => {
+                    catalogued!(EventId::BackupPathNotAccessible, path = tracing::field::display(path.display()); "cannot write the backup: {source}");
+                }
+                Err(e) => catalogued!(EventId::DatabaseBackup, ; "backup failed: {e}"),
+            }
+        }
+    }
 }

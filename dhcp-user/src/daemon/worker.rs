@@ -12,6 +12,7 @@ use super::log;
 use crate::engine::{LeaseChange, RecvMeta, Reply, Shard};
 use crate::events::Event;
 use crate::state::Shared;
+use crate::store::Partition;
 
 /// Milliseconds since the Unix epoch: the engine's clock. Wall-clock time,
 /// because lease expiry times are kept across restarts.
@@ -21,24 +22,46 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// A worker's engine shard and its bookkeeping.
+/// A worker's engine shard, its partition of the lease store, and its
+/// bookkeeping.
 pub struct Worker {
     shard: Shard,
+    partition: Partition,
     counters: Arc<[CachePadded<Counters>]>,
     index: usize,
     events: Vec<Event>,
-    changes: Vec<LeaseChange>,
+    /// Lease changes not yet committed to the store.
+    pending: Vec<LeaseChange>,
+    /// When a store failure was last logged (they come in bursts).
+    store_error_logged_ms: u64,
 }
 
+/// A reply, and whether it must wait for the store commit of its batch.
+pub struct Answer {
+    pub reply: Reply,
+    /// The reply grants a lease (an ACK): it may only leave once the
+    /// lease is durable.
+    pub after_commit: bool,
+}
+
+/// Store failures are logged at most once per this interval.
+const STORE_ERROR_LOG_INTERVAL_MS: u64 = 10_000;
+
 impl Worker {
-    pub fn new(shard: Shard, counters: Arc<[CachePadded<Counters>]>) -> Worker {
+    pub fn new(
+        shard: Shard,
+        partition: Partition,
+        counters: Arc<[CachePadded<Counters>]>,
+    ) -> Worker {
         let index = shard.id();
         Worker {
             shard,
+            partition,
             counters,
             index,
             events: Vec::new(),
-            changes: Vec::new(),
+            pending: Vec::new(),
+            store_error_logged_ms: 0,
         }
     }
 
@@ -57,7 +80,7 @@ impl Worker {
         meta: &RecvMeta,
         now: u64,
         out: &mut [u8],
-    ) -> Option<Reply> {
+    ) -> Option<Answer> {
         let c = &self.counters[self.index];
         Counters::add(&c.received, 1);
         let Ok(msg) = Message::parse(payload) else {
@@ -85,8 +108,10 @@ impl Worker {
             Counters::add(&c.dropped, 1);
             tracing::debug!(reason = ?why, xid = msg.xid(), "no reply");
         }
-        if let Some(change) = &outcome.change {
+        let after_commit = outcome.change.is_some();
+        if let Some(change) = outcome.change {
             tracing::debug!(?change, "lease change");
+            self.pending.push(change);
         }
         let reply = outcome.reply?;
         match reply.kind {
@@ -95,7 +120,43 @@ impl Worker {
             MessageType::Nak => Counters::add(&c.naks, 1),
             _ => {}
         }
-        Some(reply)
+        Some(Answer {
+            reply,
+            after_commit,
+        })
+    }
+
+    /// Makes the pending lease changes durable (one batch, one sync). On
+    /// failure the changes are dropped and the caller must not send the
+    /// replies that waited for them: the clients retry, and their retries
+    /// produce the changes again.
+    pub fn commit(&mut self, now: u64) -> bool {
+        if self.pending.is_empty() {
+            return true;
+        }
+        let c = &self.counters[self.index];
+        let result = self.partition.commit(&self.pending);
+        let n = self.pending.len() as u64;
+        self.pending.clear();
+        match result {
+            Ok(()) => {
+                Counters::add(&c.stored, n);
+                true
+            }
+            Err(e) => {
+                Counters::add(&c.store_errors, 1);
+                if now.saturating_sub(self.store_error_logged_ms) >= STORE_ERROR_LOG_INTERVAL_MS {
+                    self.store_error_logged_ms = now;
+                    tracing::error!(error = %e, "lease changes could not be stored: their ACKs are withheld");
+                }
+                false
+            }
+        }
+    }
+
+    /// Counts replies withheld by a failed commit.
+    pub fn withheld(&self, n: u64) {
+        Counters::add(&self.counters[self.index].withheld, n);
     }
 
     /// The source address of replies sent on a link: the server identifier
@@ -109,19 +170,23 @@ impl Worker {
             .unwrap_or(meta.iface_addr)
     }
 
-    /// Applies due timers; returns when the next one is due.
+    /// Applies due timers (their changes join the pending ones); returns
+    /// when the next timer is due.
     pub fn tick(&mut self, now: u64) -> Option<u64> {
-        self.shard.poll_timers(now, &mut self.changes);
-        for change in self.changes.drain(..) {
-            tracing::debug!(?change, "lease expired");
-        }
+        let before = self.pending.len();
+        self.shard.poll_timers(now, &mut self.pending);
+        Counters::add(
+            &self.counters[self.index].expired,
+            (self.pending.len() - before) as u64,
+        );
         self.shard.next_deadline()
     }
 
     /// Moves the shard onto a reloaded configuration.
     pub fn rebase(&mut self, shared: Arc<Shared>) {
-        self.shard.rebase(shared, &mut self.changes);
-        for change in self.changes.drain(..) {
+        let before = self.pending.len();
+        self.shard.rebase(shared, &mut self.pending);
+        for change in &self.pending[before..] {
             tracing::info!(?change, "lease ended by the new configuration");
         }
     }

@@ -242,20 +242,20 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
     } else {
         None
     };
-    let mut slots: Box<[SendSlot]> = (0..SEND_SLOTS).map(|_| new_slot()).collect();
-    let mut free: Vec<u16> = (0..SEND_SLOTS as u16).rev().collect();
-    let mut spare = Box::new(new_slot());
+    let mut tx = Sender::new();
     let mut completions: Vec<(u64, i32, u32)> = Vec::with_capacity(1024);
     let mut wake_buf = [0u8; 8];
     let mut pending_wake = vec![false; workers as usize];
     let mut generation = 0u64;
     let wake_fd = path.inboxes[index].wake.as_raw_fd();
+    let inbox = &path.inboxes[index];
 
     if let Some(r) = &mut recv {
         r.arm(&mut uring)?;
     }
     arm_wake(&mut uring, wake_fd, &mut wake_buf)?;
     let mut deadline = worker.tick(now_ms());
+    tx.flush(&mut uring, &mut worker, now_ms());
 
     loop {
         let now = now_ms();
@@ -284,13 +284,6 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
                 .completion()
                 .map(|c| (c.user_data(), c.result(), c.flags())),
         );
-        let mut tx = Tx {
-            uring: &mut uring,
-            slots: &mut slots,
-            free: &mut free,
-            spare: &mut spare,
-            path: &path,
-        };
         for &(user_data, result, flags) in &completions {
             match user_data {
                 RECV => {
@@ -298,19 +291,19 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
                     r.complete(result, flags, |payload, meta| {
                         let owner = owner_of(payload, workers);
                         if owner == 0 {
-                            tx.answer(&mut worker, payload, &meta, now);
+                            tx.answer(&mut uring, &path, &mut worker, payload, &meta, now);
                         } else {
                             forward(&path, owner, payload, meta, worker.counters());
                             pending_wake[owner as usize] = true;
                         }
                     });
                     if r.needs_rearm {
-                        r.arm(tx.uring)?;
+                        r.arm(&mut uring)?;
                     }
                 }
                 WAKE => {
-                    tx.drain(&mut worker, &path.inboxes[index], now);
-                    arm_wake(tx.uring, wake_fd, &mut wake_buf)?;
+                    tx.drain(&mut uring, &path, &mut worker, inbox, now);
+                    arm_wake(&mut uring, wake_fd, &mut wake_buf)?;
                 }
                 slot => {
                     tx.free.push(slot as u16);
@@ -329,18 +322,15 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
             }
         }
         deadline = worker.tick(now);
+        // One commit (one sync) for everything this wake-up changed, then
+        // the ACKs that waited for it.
+        tx.flush(&mut uring, &mut worker, now);
 
         if path.control.shutdown.load(Ordering::Acquire) {
-            // Drain what was already handed to us, then stop.
-            let mut tx = Tx {
-                uring: &mut uring,
-                slots: &mut slots,
-                free: &mut free,
-                spare: &mut spare,
-                path: &path,
-            };
-            tx.drain(&mut worker, &path.inboxes[index], now);
-            uring.submit_and_wait(SEND_SLOTS - free.len())?;
+            // Answer what was already handed to us, then stop.
+            tx.drain(&mut uring, &path, &mut worker, inbox, now);
+            tx.flush(&mut uring, &mut worker, now);
+            uring.submit_and_wait(SEND_SLOTS - tx.free.len())?;
             return Ok(());
         }
         let current = path.control.reload_generation.load(Ordering::Acquire);
@@ -353,6 +343,7 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
             }
             path.control.barrier.wait();
             deadline = worker.tick(now);
+            tx.flush(&mut uring, &mut worker, now);
         }
     }
 }
@@ -465,28 +456,53 @@ impl Receiver {
     }
 }
 
-/// The send side of one wake-up.
-struct Tx<'a> {
-    uring: &'a mut IoUring,
-    slots: &'a mut [SendSlot],
-    free: &'a mut Vec<u16>,
+/// A worker's send side: reply slots, and the ACKs waiting for their
+/// batch's store commit.
+struct Sender {
+    slots: Box<[SendSlot]>,
+    free: Vec<u16>,
     /// For the rare reply that finds every slot in flight.
-    spare: &'a mut SendSlot,
-    path: &'a UringPath,
+    spare: Box<SendSlot>,
+    /// Sends held back until the lease changes of this batch are durable.
+    deferred: Vec<(u16, io_uring::squeue::Entry)>,
 }
 
-impl Tx<'_> {
+impl Sender {
+    fn new() -> Sender {
+        Sender {
+            slots: (0..SEND_SLOTS).map(|_| new_slot()).collect(),
+            free: (0..SEND_SLOTS as u16).rev().collect(),
+            spare: Box::new(new_slot()),
+            deferred: Vec::with_capacity(SEND_SLOTS),
+        }
+    }
+
     /// Answers everything waiting in `inbox`.
-    fn drain(&mut self, worker: &mut Worker, inbox: &Inbox, now: u64) {
+    fn drain(
+        &mut self,
+        uring: &mut IoUring,
+        path: &UringPath,
+        worker: &mut Worker,
+        inbox: &Inbox,
+        now: u64,
+    ) {
         while let Some(msg) = inbox.queue.pop() {
-            self.answer(worker, &msg.data[..msg.len], &msg.meta, now);
+            self.answer(uring, path, worker, &msg.data[..msg.len], &msg.meta, now);
         }
     }
 
     /// Answers one message (if it comes from a served interface) and queues
-    /// the reply.
-    fn answer(&mut self, worker: &mut Worker, payload: &[u8], meta: &RecvMeta, now: u64) {
-        let Some(link) = self.path.link(meta.ifindex) else {
+    /// the reply, or holds it for the batch's commit if it grants a lease.
+    fn answer(
+        &mut self,
+        uring: &mut IoUring,
+        path: &UringPath,
+        worker: &mut Worker,
+        payload: &[u8],
+        meta: &RecvMeta,
+        now: u64,
+    ) {
+        let Some(link) = path.link(meta.ifindex) else {
             Counters::add(&worker.counters().foreign_interface, 1);
             return;
         };
@@ -497,14 +513,25 @@ impl Tx<'_> {
             iface_addr: addr.addr(),
             ..*meta
         };
-        let udp = self.path.udp.as_raw_fd();
+        let udp = path.udp.as_raw_fd();
         let Some(slot_id) = self.free.pop() else {
             // Every slot is in flight: answer through the spare slot with a
             // plain system call rather than wait.
-            if let Some(reply) = worker.handle(payload, &meta, now, &mut self.spare.buf[HEADROOM..])
+            if let Some(answer) =
+                worker.handle(payload, &meta, now, &mut self.spare.buf[HEADROOM..])
             {
-                let sent = prepare(self.spare, reply, link, worker.server_ip(&meta), udp)
-                    .is_some_and(|out| out.send_now().is_ok());
+                if answer.after_commit && !worker.commit(now) {
+                    worker.withheld(1);
+                    return;
+                }
+                let sent = prepare(
+                    &mut self.spare,
+                    answer.reply,
+                    link,
+                    worker.server_ip(&meta),
+                    udp,
+                )
+                .is_some_and(|out| out.send_now().is_ok());
                 let counter = if sent {
                     &worker.counters().sent
                 } else {
@@ -515,22 +542,55 @@ impl Tx<'_> {
             return;
         };
         let slot = &mut self.slots[usize::from(slot_id)];
-        let Some(reply) = worker.handle(payload, &meta, now, &mut slot.buf[HEADROOM..]) else {
+        let Some(answer) = worker.handle(payload, &meta, now, &mut slot.buf[HEADROOM..]) else {
             self.free.push(slot_id);
             return;
         };
         let server_ip = worker.server_ip(&meta);
-        let Some(entry) = prepare(slot, reply, link, server_ip, udp)
+        let Some(entry) = prepare(slot, answer.reply, link, server_ip, udp)
             .map(|out| out.entry().user_data(u64::from(slot_id)))
         else {
             self.free.push(slot_id);
             Counters::add(&worker.counters().send_errors, 1);
             return;
         };
-        if push(self.uring, &entry).is_err() {
+        if answer.after_commit {
+            self.deferred.push((slot_id, entry));
+        } else {
+            self.queue(uring, worker, slot_id, &entry);
+        }
+    }
+
+    fn queue(
+        &mut self,
+        uring: &mut IoUring,
+        worker: &Worker,
+        slot_id: u16,
+        entry: &io_uring::squeue::Entry,
+    ) {
+        if push(uring, entry).is_err() {
             self.free.push(slot_id);
             Counters::add(&worker.counters().send_errors, 1);
         }
+    }
+
+    /// Commits the worker's pending lease changes, then releases the ACKs
+    /// that waited for them; if the commit fails, those ACKs are dropped.
+    fn flush(&mut self, uring: &mut IoUring, worker: &mut Worker, now: u64) {
+        let durable = worker.commit(now);
+        let deferred = std::mem::take(&mut self.deferred);
+        if !durable {
+            worker.withheld(deferred.len() as u64);
+        }
+        for (slot_id, entry) in &deferred {
+            if durable {
+                self.queue(uring, worker, *slot_id, entry);
+            } else {
+                self.free.push(*slot_id);
+            }
+        }
+        self.deferred = deferred;
+        self.deferred.clear();
     }
 }
 

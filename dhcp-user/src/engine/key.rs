@@ -78,3 +78,13 @@ pub fn steering_key<'m>(msg: &'m Message<'_>) -> &'m [u8] {
         None => msg.chaddr(),
     }
 }
+
+/// The steering bytes of a stored client key (what [`steering_key`] reads
+/// from the client's message), to find a restored lease's worker.
+pub fn stored_steering_key(key: &[u8]) -> &[u8] {
+    match key.split_first() {
+        Some((&BY_CLIENT_ID, id)) => id,
+        Some(_) => key.get(2..).unwrap_or_default(),
+        None => key,
+    }
+}

@@ -8,11 +8,11 @@
 //! a thread: the datapaths do that, and tests drive it with packet fixtures.
 
 mod binding;
+mod carry;
 mod discover;
 mod inform;
 mod key;
 mod notice;
-mod rebase;
 mod reply;
 mod request;
 mod select;
@@ -29,7 +29,7 @@ use crate::state::Shared;
 use crate::state::pool::Tag;
 use crate::state::table::{Binding, LeaseTable};
 
-pub use key::{ClientKey, steering_key};
+pub use key::{ClientKey, steering_key, stored_steering_key};
 pub use reply::Destination;
 
 /// Where and when a message arrived.
