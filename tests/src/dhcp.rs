@@ -153,6 +153,46 @@ impl Relay {
         self.send(msg)?;
         recv_reply(&self.sock, msg.xid, timeout)
     }
+
+    /// A full DORA for the client `mac`, each reply awaited up to
+    /// `timeout`; the ACKed address if the exchange completed.
+    pub fn dora(&self, xid: u32, mac: [u8; 6], timeout: Duration) -> Option<Ipv4Addr> {
+        let offer = self
+            .exchange(&ClientMessage::discover(xid, mac), timeout)
+            .ok()??;
+        let offer = Message::parse(&offer).ok()?;
+        if offer.message_type() != Some(MessageType::Offer) {
+            return None;
+        }
+        let request = ClientMessage {
+            kind: MessageType::Request,
+            requested_ip: Some(offer.yiaddr()),
+            server_id: offer.server_id(),
+            ..ClientMessage::discover(xid, mac)
+        };
+        let ack = self.exchange(&request, timeout).ok()??;
+        let ack = Message::parse(&ack).ok()?;
+        (ack.message_type() == Some(MessageType::Ack)).then(|| ack.yiaddr())
+    }
+
+    /// A renewal of `addr` (ciaddr set, no server identifier): the reply's
+    /// type and address, if one came.
+    pub fn renew(
+        &self,
+        xid: u32,
+        mac: [u8; 6],
+        addr: Ipv4Addr,
+        timeout: Duration,
+    ) -> Option<(MessageType, Ipv4Addr)> {
+        let msg = ClientMessage {
+            kind: MessageType::Request,
+            ciaddr: addr,
+            ..ClientMessage::discover(xid, mac)
+        };
+        let bytes = self.exchange(&msg, timeout).ok()??;
+        let reply = Message::parse(&bytes).ok()?;
+        Some((reply.message_type()?, reply.yiaddr()))
+    }
 }
 
 /// A client socket on the direct link (port 68 of the client namespace's

@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use dhcp_wire::{Message, MessageType};
+use dhcp_wire::MessageType;
 use nix::sys::signal::{Signal, kill};
 use tests::addr::{GIADDR, SERVER_DIRECT_IF, SERVER_RELAY_IF};
-use tests::dhcp::{ClientMessage, Relay};
+use tests::dhcp::Relay;
 use tests::{Daemon, Topology, can_run};
 
 const ROUNDS: usize = 5;
@@ -45,7 +45,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self, below: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % below
     }
 }
@@ -55,37 +58,17 @@ fn mac_of(client: u32) -> [u8; 6] {
     [0x02, 0xcc, b[0], b[1], b[2], b[3]]
 }
 
-/// One full DORA through the relay; the ACKed address, if the exchange
-/// completed.
 fn dora(relay: &Relay, client: u32) -> Option<Ipv4Addr> {
-    let xid = 0x5000_0000 | client;
-    let offer = relay.exchange(&ClientMessage::discover(xid, mac_of(client)), REPLY_TIMEOUT).ok()??;
-    let offer = Message::parse(&offer).ok()?;
-    if offer.message_type() != Some(MessageType::Offer) {
-        return None;
-    }
-    let request = ClientMessage {
-        kind: MessageType::Request,
-        requested_ip: Some(offer.yiaddr()),
-        server_id: offer.server_id(),
-        ..ClientMessage::discover(xid, mac_of(client))
-    };
-    let ack = relay.exchange(&request, REPLY_TIMEOUT).ok()??;
-    let ack = Message::parse(&ack).ok()?;
-    (ack.message_type() == Some(MessageType::Ack)).then(|| ack.yiaddr())
+    relay.dora(0x5000_0000 | client, mac_of(client), REPLY_TIMEOUT)
 }
 
-/// A renewal of `addr` (ciaddr set, no server id): the reply's type and
-/// address.
 fn renew(relay: &Relay, client: u32, addr: Ipv4Addr) -> Option<(MessageType, Ipv4Addr)> {
-    let msg = ClientMessage {
-        kind: MessageType::Request,
-        ciaddr: addr,
-        ..ClientMessage::discover(0x6000_0000 | client, mac_of(client))
-    };
-    let reply = relay.exchange(&msg, Duration::from_secs(2)).ok()??;
-    let reply = Message::parse(&reply).ok()?;
-    Some((reply.message_type()?, reply.yiaddr()))
+    relay.renew(
+        0x6000_0000 | client,
+        mac_of(client),
+        addr,
+        Duration::from_secs(2),
+    )
 }
 
 #[test]
@@ -93,7 +76,9 @@ fn acked_leases_survive_kill_9() {
     if !can_run("acked_leases_survive_kill_9", &[]) {
         return;
     }
-    let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64);
     eprintln!("crash test seed {seed}");
     let mut rng = Lcg(seed);
     let topo = Topology::new().expect("topology");
@@ -104,16 +89,24 @@ fn acked_leases_survive_kill_9() {
     let mut next_client = 0u32;
 
     for round in 0..ROUNDS {
-        let daemon = Daemon::start(&topo.server, topo.scratch.path(), &config()).expect("daemon (re)start");
+        let daemon =
+            Daemon::start(&topo.server, topo.scratch.path(), &config()).expect("daemon (re)start");
         // New clients first: a server that forgot a lease would hand its
         // address to one of them (allocation starts over at the bottom of
         // the range after a restart).
         for _ in 0..PROBES {
             let client = next_client;
             next_client += 1;
-            let addr = dora(&relay, client).unwrap_or_else(|| panic!("round {round}: no lease for a new client\n{}", daemon.tail()));
+            let addr = dora(&relay, client).unwrap_or_else(|| {
+                panic!(
+                    "round {round}: no lease for a new client\n{}",
+                    daemon.tail()
+                )
+            });
             if let Some(other) = holder.insert(addr, client) {
-                panic!("round {round}: {addr} given to new client {client} while client {other} holds it (a lease was lost)");
+                panic!(
+                    "round {round}: {addr} given to new client {client} while client {other} holds it (a lease was lost)"
+                );
             }
             acked.insert(client, addr);
         }
@@ -121,7 +114,10 @@ fn acked_leases_survive_kill_9() {
         for (&client, &addr) in &acked {
             match renew(&relay, client, addr) {
                 Some((MessageType::Ack, got)) if got == addr => {}
-                other => panic!("round {round}: client {client} lost its ACKed lease {addr}: {other:?}\n{}", daemon.tail()),
+                other => panic!(
+                    "round {round}: client {client} lost its ACKed lease {addr}: {other:?}\n{}",
+                    daemon.tail()
+                ),
             }
         }
         // Load, and a SIGKILL at a random moment while it runs.
@@ -139,7 +135,10 @@ fn acked_leases_survive_kill_9() {
             match dora(&relay, client) {
                 Some(addr) => {
                     if let Some(other) = holder.insert(addr, client) {
-                        assert_eq!(other, client, "{addr} ACKed to client {client} while client {other} holds it");
+                        assert_eq!(
+                            other, client,
+                            "{addr} ACKed to client {client} while client {other} holds it"
+                        );
                     }
                     acked.insert(client, addr);
                 }
@@ -149,18 +148,32 @@ fn acked_leases_survive_kill_9() {
         }
         assert!(killed, "round {round}: the load ended before the kill");
         drop(daemon);
-        eprintln!("round {round}: {} leases ACKed so far, {next_client} clients tried", acked.len());
+        eprintln!(
+            "round {round}: {} leases ACKed so far, {next_client} clients tried",
+            acked.len()
+        );
     }
-    assert!(acked.len() >= 1000, "too little load to mean anything: {} ACKs", acked.len());
+    assert!(
+        acked.len() >= 1000,
+        "too little load to mean anything: {} ACKs",
+        acked.len()
+    );
 
     // A last restart: every lease is there, and nobody else can take one.
     let daemon = Daemon::start(&topo.server, topo.scratch.path(), &config()).expect("final start");
     for (&client, &addr) in &acked {
-        assert_eq!(renew(&relay, client, addr), Some((MessageType::Ack, addr)), "client {client} after the last restart");
+        assert_eq!(
+            renew(&relay, client, addr),
+            Some((MessageType::Ack, addr)),
+            "client {client} after the last restart"
+        );
     }
     let stranger = next_client + 1;
     if let Some(addr) = dora(&relay, stranger) {
-        assert!(!holder.contains_key(&addr), "{addr} given to a new client while leased");
+        assert!(
+            !holder.contains_key(&addr),
+            "{addr} given to a new client while leased"
+        );
     }
     daemon.stop().expect("clean stop");
 }

@@ -16,8 +16,8 @@ pub enum LogFormat {
 
 /// Installs the global subscriber (stderr). `RUST_LOG` refines the level.
 pub fn init(format: LogFormat) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,fjall=warn,lsm_tree=warn".into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -30,9 +30,10 @@ use crate::datapath::uring::{Link, UringPath};
 use crate::engine::Shard;
 use crate::events::EventId;
 use crate::state::Shared;
-use crate::store::{Durability, Partition, Reader, backup};
+use crate::store::{Durability, Partition, backup};
 use config::ServerParams;
 use counters::{Counters, Totals};
+use std::sync::Mutex;
 use worker::Worker;
 
 /// Which datapath to run.
@@ -103,14 +104,17 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
             ""
         }
     );
-    let readers: Vec<Reader> = partitions.iter().map(Partition::reader).collect();
+    let partitions: Vec<Arc<Mutex<Partition>>> = partitions
+        .into_iter()
+        .map(|p| Arc::new(Mutex::new(p)))
+        .collect();
     let counters: Arc<[CachePadded<Counters>]> = (0..workers)
         .map(|_| CachePadded::new(Counters::default()))
         .collect();
     let path = Arc::new(
         UringPath::new(udp, links, workers).context("cannot set up the io_uring datapath")?,
     );
-    let handles = spawn_workers(shards, partitions, &counters, &path)?;
+    let handles = spawn_workers(shards, partitions.clone(), &counters, &path)?;
 
     catalogued!(
         EventId::InitAndReady,
@@ -122,7 +126,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
         names.join(", "),
         if opts.datapath == DatapathChoice::Auto { " (XDP not available in this build)" } else { "" }
     );
-    let mut housekeeping = Housekeeping::new(&server, readers, Arc::clone(&counters));
+    let mut housekeeping = Housekeeping::new(&server, partitions.clone(), Arc::clone(&counters));
     let outcome = supervise(opts, &path, &handles, workers, &mut housekeeping);
     path.control.shutdown.store(true, Ordering::Release);
     path.wake_all();
@@ -180,7 +184,7 @@ type WorkerHandle = JoinHandle<std::io::Result<()>>;
 
 fn spawn_workers(
     shards: Vec<Shard>,
-    partitions: Vec<Partition>,
+    partitions: Vec<Arc<Mutex<Partition>>>,
     counters: &Arc<[CachePadded<Counters>]>,
     path: &Arc<UringPath>,
 ) -> anyhow::Result<Vec<WorkerHandle>> {
@@ -284,7 +288,7 @@ fn log_totals(t: &Totals) {
 /// Periodic work of the supervising thread: lease-store backups and the
 /// expired-lease cleanup report.
 struct Housekeeping {
-    readers: Vec<Reader>,
+    partitions: Vec<Arc<Mutex<Partition>>>,
     counters: Arc<[CachePadded<Counters>]>,
     backup_dir: Option<std::path::PathBuf>,
     backup_interval_ms: u64,
@@ -297,12 +301,12 @@ struct Housekeeping {
 impl Housekeeping {
     fn new(
         server: &ServerParams,
-        readers: Vec<Reader>,
+        partitions: Vec<Arc<Mutex<Partition>>>,
         counters: Arc<[CachePadded<Counters>]>,
     ) -> Housekeeping {
         let now = worker::now_ms();
         Housekeeping {
-            readers,
+            partitions,
             counters,
             backup_dir: server.backup_dir.clone(),
             backup_interval_ms: server.backup_interval_ms,
@@ -328,7 +332,7 @@ impl Housekeeping {
             && now >= self.next_backup_ms
         {
             self.next_backup_ms = now + self.backup_interval_ms;
-            match backup::write(&self.readers, dir, now) {
+            match backup::write(&self.partitions, dir, now) {
                 Ok(file) => tracing::info!(
                     file = tracing::field::display(file.display()),
                     "lease store backed up"

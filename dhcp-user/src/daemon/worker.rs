@@ -1,7 +1,7 @@
 //! What a worker does with one datagram, whatever datapath brought it:
 //! decode, engine, counters, event logging. The datapath only moves bytes.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crossbeam_utils::CachePadded;
@@ -26,7 +26,8 @@ pub fn now_ms() -> u64 {
 /// bookkeeping.
 pub struct Worker {
     shard: Shard,
-    partition: Partition,
+    /// Shared only with the backup task, which locks it briefly.
+    partition: Arc<Mutex<Partition>>,
     counters: Arc<[CachePadded<Counters>]>,
     index: usize,
     events: Vec<Event>,
@@ -50,7 +51,7 @@ const STORE_ERROR_LOG_INTERVAL_MS: u64 = 10_000;
 impl Worker {
     pub fn new(
         shard: Shard,
-        partition: Partition,
+        partition: Arc<Mutex<Partition>>,
         counters: Arc<[CachePadded<Counters>]>,
     ) -> Worker {
         let index = shard.id();
@@ -135,7 +136,11 @@ impl Worker {
             return true;
         }
         let c = &self.counters[self.index];
-        let result = self.partition.commit(&self.pending);
+        let result = self
+            .partition
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .commit(&self.pending, now);
         let n = self.pending.len() as u64;
         self.pending.clear();
         match result {

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, Reader, StoredLease};
+use std::sync::{Arc, Mutex};
+
+use super::{Kind, Partition, StoredLease};
 use crate::config::options::parse_hex;
 
 /// Backups kept in the directory; older ones are deleted.
@@ -28,6 +30,8 @@ pub enum BackupError {
     },
     #[error("{0}")]
     Store(#[from] super::StoreError),
+    #[error("partition {0} is closed after a storage failure")]
+    Closed(PathBuf),
     #[error("{path} line {line}: {why}")]
     Format {
         path: PathBuf,
@@ -60,10 +64,22 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
 }
 
 /// Writes a backup of every partition into `dir`; returns the file.
-pub fn write(readers: &[Reader], dir: &Path, now_ms: u64) -> Result<PathBuf, BackupError> {
+pub fn write(
+    partitions: &[Arc<Mutex<Partition>>],
+    dir: &Path,
+    now_ms: u64,
+) -> Result<PathBuf, BackupError> {
     let mut leases = Vec::new();
-    for r in readers {
-        leases.extend(r.snapshot()?);
+    for p in partitions {
+        // Lock only to take a handle: the worker commits meanwhile.
+        let (handle, path) = {
+            let p = p.lock().unwrap_or_else(|e| e.into_inner());
+            (p.snapshot_handle(), p.path().to_path_buf())
+        };
+        let handle = handle.ok_or_else(|| BackupError::Closed(path.clone()))?;
+        let (records, _) =
+            super::decode_all(&handle).map_err(|source| super::StoreError { path, source })?;
+        leases.extend(records);
     }
     std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     let name = format!("{FORMAT}-{now_ms}.jsonl");

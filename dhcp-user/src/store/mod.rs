@@ -50,17 +50,33 @@ pub struct StoreError {
 }
 
 /// One worker's database.
+///
+/// After a failed write (full disk, I/O error) fjall refuses every further
+/// write ("poisoned": a failed sync may have lost data silently), so the
+/// partition closes its database and opens it again before a later write;
+/// the reopened database recovers its journal from what is really on disk.
 pub struct Partition {
     path: PathBuf,
+    durability: Durability,
+    /// `None` after a failure, until a reopen succeeds.
+    open: Option<Open>,
+    /// When the last reopen was tried (ms), to retry at most once a second.
+    reopen_tried_ms: u64,
+}
+
+struct Open {
     db: fjall::Database,
     leases: fjall::Keyspace,
-    durability: Durability,
 }
+
+/// Shortest wait between two attempts to reopen a failed partition.
+const REOPEN_RETRY_MS: u64 = 1000;
 
 impl fmt::Debug for Partition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Partition")
             .field("path", &self.path)
+            .field("open", &self.open.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -72,19 +88,12 @@ pub fn partition_dir(state_dir: &Path, index: usize) -> PathBuf {
 
 impl Partition {
     pub fn open(path: PathBuf, durability: Durability) -> Result<Partition, StoreError> {
-        let fail = |source| StoreError {
-            path: path.clone(),
-            source,
-        };
-        let db = fjall::Database::builder(&path).open().map_err(fail)?;
-        let leases = db
-            .keyspace("leases", fjall::KeyspaceCreateOptions::default)
-            .map_err(fail)?;
+        let open = Open::at(&path)?;
         Ok(Partition {
             path,
-            db,
-            leases,
             durability,
+            open: Some(open),
+            reopen_tried_ms: 0,
         })
     }
 
@@ -99,11 +108,76 @@ impl Partition {
         }
     }
 
+    fn ready(&self) -> Result<&Open, StoreError> {
+        self.open
+            .as_ref()
+            .ok_or_else(|| self.error(fjall::Error::Poisoned))
+    }
+
     /// Applies the changes of one batch atomically, durable per the
     /// partition's durability when this returns.
-    pub fn commit(&self, changes: &[LeaseChange]) -> Result<(), StoreError> {
+    pub fn commit(&mut self, changes: &[LeaseChange], now_ms: u64) -> Result<(), StoreError> {
+        if self.open.is_none() && now_ms.saturating_sub(self.reopen_tried_ms) >= REOPEN_RETRY_MS {
+            self.reopen_tried_ms = now_ms;
+            self.open = Some(Open::at(&self.path)?);
+            tracing::info!(path = %self.path.display(), "lease store partition reopened after a failure");
+        }
+        let result = self.ready()?.write(changes, self.durability);
+        if let Err(e) = result {
+            // Close it: fjall refuses writes after a failure until reopened.
+            self.open = None;
+            self.reopen_tried_ms = now_ms;
+            return Err(self.error(e));
+        }
+        Ok(())
+    }
+
+    /// Writes `leases` and deletes `gone` in one synced batch (start-up
+    /// bookkeeping: records moving between partitions, expired records).
+    pub fn rewrite(&self, leases: &[StoredLease], gone: &[Ipv4Addr]) -> Result<(), StoreError> {
+        let open = self.ready()?;
+        let mut batch = open
+            .db
+            .batch()
+            .durability(Some(fjall::PersistMode::SyncAll));
+        for l in leases {
+            batch.insert(&open.leases, l.key(), l.value());
+        }
+        for addr in gone {
+            batch.remove(&open.leases, addr.octets());
+        }
+        batch.commit().map_err(|e| self.error(e))
+    }
+
+    /// Every record; undecodable ones are skipped and counted.
+    pub fn load(&self) -> Result<(Vec<StoredLease>, usize), StoreError> {
+        let (leases, skipped) = decode_all(&self.ready()?.leases).map_err(|e| self.error(e))?;
+        Ok((leases, skipped))
+    }
+
+    /// A read handle for a snapshot from another thread (backups), if the
+    /// database is open. Holding it keeps the database open: drop it soon.
+    pub fn snapshot_handle(&self) -> Option<fjall::Keyspace> {
+        self.open.as_ref().map(|o| o.leases.clone())
+    }
+}
+
+impl Open {
+    fn at(path: &Path) -> Result<Open, StoreError> {
+        let fail = |source| StoreError {
+            path: path.to_path_buf(),
+            source,
+        };
+        let db = fjall::Database::builder(path).open().map_err(fail)?;
+        let leases = db
+            .keyspace("leases", fjall::KeyspaceCreateOptions::default)
+            .map_err(fail)?;
+        Ok(Open { db, leases })
+    }
+
+    fn write(&self, changes: &[LeaseChange], durability: Durability) -> Result<(), fjall::Error> {
         let mut batch = self.db.batch();
-        if self.durability == Durability::Sync {
+        if durability == Durability::Sync {
             batch = batch.durability(Some(fjall::PersistMode::SyncAll));
         }
         for change in changes {
@@ -143,68 +217,23 @@ impl Partition {
                 }
             }
         }
-        batch.commit().map_err(|e| self.error(e))
-    }
-
-    /// Writes `leases` and deletes `gone` in one synced batch (start-up
-    /// bookkeeping: records moving between partitions, expired records).
-    pub fn rewrite(&self, leases: &[StoredLease], gone: &[Ipv4Addr]) -> Result<(), StoreError> {
-        let mut batch = self
-            .db
-            .batch()
-            .durability(Some(fjall::PersistMode::SyncAll));
-        for l in leases {
-            batch.insert(&self.leases, l.key(), l.value());
-        }
-        for addr in gone {
-            batch.remove(&self.leases, addr.octets());
-        }
-        batch.commit().map_err(|e| self.error(e))
-    }
-
-    /// Every record; undecodable ones are skipped and counted.
-    pub fn load(&self) -> Result<(Vec<StoredLease>, usize), StoreError> {
-        let mut out = Vec::new();
-        let mut skipped = 0;
-        for item in self.leases.iter() {
-            let (k, v) = item.into_inner().map_err(|e| self.error(e))?;
-            match StoredLease::decode(&k, &v) {
-                Some(l) => out.push(l),
-                None => skipped += 1,
-            }
-        }
-        Ok((out, skipped))
-    }
-
-    /// A handle for reading this partition from another thread (backups).
-    pub fn reader(&self) -> Reader {
-        Reader {
-            path: self.path.clone(),
-            leases: self.leases.clone(),
-        }
+        batch.commit()
     }
 }
 
-/// Read access to a partition from another thread.
-#[derive(Clone)]
-pub struct Reader {
-    path: PathBuf,
-    leases: fjall::Keyspace,
-}
-
-impl Reader {
-    /// Every record at one instant (a snapshot: writers go on meanwhile).
-    pub fn snapshot(&self) -> Result<Vec<StoredLease>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.leases.iter() {
-            let (k, v) = item.into_inner().map_err(|source| StoreError {
-                path: self.path.clone(),
-                source,
-            })?;
-            out.extend(StoredLease::decode(&k, &v));
+/// Every record of a keyspace (at one instant: writers go on meanwhile),
+/// and how many could not be decoded.
+pub fn decode_all(leases: &fjall::Keyspace) -> Result<(Vec<StoredLease>, usize), fjall::Error> {
+    let mut out = Vec::new();
+    let mut skipped = 0;
+    for item in leases.iter() {
+        let (k, v) = item.into_inner()?;
+        match StoredLease::decode(&k, &v) {
+            Some(l) => out.push(l),
+            None => skipped += 1,
         }
-        Ok(out)
     }
+    Ok((out, skipped))
 }
 
 /// The partition directories present under `state_dir`, by index.
