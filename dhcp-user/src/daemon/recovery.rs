@@ -42,7 +42,7 @@ pub fn recover(
     let workers = shards.len();
     let open = |i: usize| {
         Partition::open(store::partition_dir(state_dir, i), durability).inspect_err(|e| {
-            catalogued!(EventId::DbPathNotAccessible, path = tracing::field::display(state_dir.display()); "cannot open the lease store: {e}");
+            catalogued!(EventId::InitDatabaseFailed, path = tracing::field::display(state_dir.display()); "cannot open the lease store (is another server using it?): {e}");
         })
     };
     let mut partitions: BTreeMap<usize, Partition> = BTreeMap::new();
@@ -94,11 +94,16 @@ pub fn recover(
     }
     // New homes first, then deletions: a crash in between leaves a record
     // twice, which the next recovery resolves, never zero times.
+    let cleanup_failed = |e: &store::StoreError| catalogued!(EventId::DatabaseCleanup, ; "cannot clean up the lease store: {e}");
     for (index, (adds, _)) in &writes {
-        partitions[index].rewrite(adds, &[])?;
+        partitions[index]
+            .rewrite(adds, &[])
+            .inspect_err(cleanup_failed)?;
     }
     for (index, (_, gone)) in &writes {
-        partitions[index].rewrite(&[], gone)?;
+        partitions[index]
+            .rewrite(&[], gone)
+            .inspect_err(cleanup_failed)?;
     }
     let extra: Vec<usize> = partitions
         .keys()
