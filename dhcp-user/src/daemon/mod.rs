@@ -13,7 +13,6 @@ pub mod worker;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -128,7 +127,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
     );
     let mut housekeeping = Housekeeping::new(&server, partitions.clone(), Arc::clone(&counters));
     let outcome = supervise(opts, &path, &handles, workers, &mut housekeeping);
-    path.control.shutdown.store(true, Ordering::Release);
+    path.control.request_shutdown();
     path.wake_all();
     let mut failed = outcome.err();
     for h in handles {
@@ -245,11 +244,8 @@ fn reload(opts: &RunOptions, path: &UringPath, workers: usize) {
     match config::load(&opts.config) {
         Ok(config) => {
             let scopes = config.scopes.len();
-            *path.control.next.lock().expect("reload lock") =
-                Some(Arc::new(Shared::new(Arc::new(config), workers)));
             path.control
-                .reload_generation
-                .fetch_add(1, Ordering::AcqRel);
+                .publish_reload(Arc::new(Shared::new(Arc::new(config), workers)));
             path.wake_all();
             tracing::info!(scopes, "configuration reloaded");
         }

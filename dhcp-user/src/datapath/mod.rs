@@ -5,6 +5,7 @@
 //! Everything here moves bytes between the engine's DHCP payloads and the
 //! network; none of it knows what a DHCP message means.
 
+pub mod control;
 pub mod frame;
 pub mod iface;
 pub mod packet;

@@ -19,12 +19,13 @@
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
 
 use crossbeam_queue::ArrayQueue;
 use io_uring::{IoUring, cqueue, opcode, types};
 
+use super::control::Control;
 use super::frame::{self, FrameAddrs, VlanTags};
 use super::iface::Interface;
 use super::packet::PacketSocket;
@@ -32,7 +33,6 @@ use super::udp;
 use crate::daemon::counters::Counters;
 use crate::daemon::worker::{Worker, now_ms};
 use crate::engine::{Destination, MAX_REPLY_LEN, RecvMeta, Reply, steering_key};
-use crate::state::Shared;
 
 /// Provided receive buffers (a power of two) and their size.
 const RECV_BUFFERS: u16 = 1024;
@@ -100,28 +100,12 @@ pub struct UringPath {
     pub control: Control,
 }
 
-/// Commands from the daemon to its workers.
-pub struct Control {
-    pub shutdown: AtomicBool,
-    /// Bumped for each reload; the new snapshot waits in `next`.
-    pub reload_generation: AtomicU64,
-    pub next: Mutex<Option<Arc<Shared>>>,
-    /// Every worker pauses here twice during a reload (see
-    /// `engine::Shard::rebase`).
-    barrier: Barrier,
-}
-
 impl UringPath {
     pub fn new(udp: OwnedFd, links: Vec<Link>, workers: usize) -> io::Result<UringPath> {
         let inboxes = (0..workers)
             .map(|_| Inbox::new())
             .collect::<io::Result<_>>()?;
-        let control = Control {
-            shutdown: AtomicBool::new(false),
-            reload_generation: AtomicU64::new(0),
-            next: Mutex::new(None),
-            barrier: Barrier::new(workers),
-        };
+        let control = Control::new(workers);
         Ok(UringPath {
             udp,
             links,
@@ -326,22 +310,14 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
         // the ACKs that waited for it.
         tx.flush(&mut uring, &mut worker, now);
 
-        if path.control.shutdown.load(Ordering::Acquire) {
+        if path.control.shutting_down() {
             // Answer what was already handed to us, then stop.
             tx.drain(&mut uring, &path, &mut worker, inbox, now);
             tx.flush(&mut uring, &mut worker, now);
             uring.submit_and_wait(SEND_SLOTS - tx.free.len())?;
             return Ok(());
         }
-        let current = path.control.reload_generation.load(Ordering::Acquire);
-        if current != generation {
-            generation = current;
-            path.control.barrier.wait();
-            let next = path.control.next.lock().expect("reload lock").clone();
-            if let Some(shared) = next {
-                worker.rebase(shared);
-            }
-            path.control.barrier.wait();
+        if path.control.follow_reload(&mut generation, &mut worker) {
             deadline = worker.tick(now);
             tx.flush(&mut uring, &mut worker, now);
         }
