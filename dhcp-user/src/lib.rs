@@ -2,6 +2,7 @@
 //! the sharded lease state. The binaries and datapaths are thin layers over
 //! this crate.
 
+pub mod audit;
 pub mod config;
 pub mod daemon;
 pub mod datapath;

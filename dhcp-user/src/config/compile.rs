@@ -87,6 +87,33 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
     if cleanup_interval == 0 {
         errs.push("server.cleanup_interval", "must be at least 1 second");
     }
+    let state_dir: std::path::PathBuf = srv
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| DEFAULT_STATE_DIR.into());
+    let audit = srv
+        .audit_log
+        .unwrap_or(true)
+        .then(|| crate::audit::AuditSettings {
+            dir: srv
+                .audit_log_dir
+                .clone()
+                .unwrap_or_else(|| state_dir.join("audit")),
+            max_file_bytes: srv
+                .audit_log_max_file_mb
+                .unwrap_or(10)
+                .saturating_mul(1 << 20),
+            min_free_bytes: srv
+                .audit_log_min_free_mb
+                .unwrap_or(20)
+                .saturating_mul(1 << 20),
+        });
+    if srv.audit_log_max_file_mb == Some(0) {
+        errs.push(
+            "server.audit_log_max_file_mb",
+            "0 MiB leaves no room for a single line",
+        );
+    }
     if offer_timeout == 0 {
         errs.push("server.offer_timeout", "must be at least 1 second");
     }
@@ -178,14 +205,12 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
             decline_quarantine_ms: quarantine * 1000,
             low_address_warning_percent: low_percent,
             unknown_option_event_interval_ms: unknown_interval * 1000,
-            state_dir: srv
-                .state_dir
-                .clone()
-                .unwrap_or_else(|| DEFAULT_STATE_DIR.into()),
+            state_dir,
             durability: srv.durability.unwrap_or(crate::store::Durability::Sync),
             backup_dir: srv.backup_dir.clone(),
             backup_interval_ms: backup_interval * 1000,
             cleanup_interval_ms: cleanup_interval * 1000,
+            audit,
         },
         scopes,
         subnet_index,

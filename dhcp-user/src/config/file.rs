@@ -57,6 +57,16 @@ pub struct ServerSection {
     pub backup_interval: Option<DurationSpec>,
     /// How often the expired-lease cleanup is reported (events 1037/1038).
     pub cleanup_interval: Option<DurationSpec>,
+    /// Write the Windows-layout audit log (default true).
+    pub audit_log: Option<bool>,
+    /// Where the daily audit files go (default `<state_dir>/audit`).
+    pub audit_log_dir: Option<std::path::PathBuf>,
+    /// Size cap of one day's audit file, in MiB (default 10: Windows' 70 MB
+    /// for the week's seven files).
+    pub audit_log_max_file_mb: Option<u64>,
+    /// Audit logging pauses while the disk has less free space, in MiB
+    /// (default 20, as Windows).
+    pub audit_log_min_free_mb: Option<u64>,
     #[serde(default)]
     pub options: OptionsTable,
 }

@@ -36,6 +36,8 @@ pub struct ServerParams {
     pub backup_dir: Option<std::path::PathBuf>,
     pub backup_interval_ms: u64,
     pub cleanup_interval_ms: u64,
+    /// `None` when audit logging is off.
+    pub audit: Option<crate::audit::AuditSettings>,
 }
 
 /// An inclusive address range, as host-order integers.

@@ -20,6 +20,7 @@ use anyhow::{Context, bail};
 use crossbeam_utils::CachePadded;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
+use crate::audit::{AuditId, AuditLog, AuditRecord};
 use crate::catalogued;
 use crate::config::{self, Config};
 use crate::datapath::iface::{self, Interface};
@@ -107,13 +108,17 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
         .into_iter()
         .map(|p| Arc::new(Mutex::new(p)))
         .collect();
+    let audit = server
+        .audit
+        .clone()
+        .map(|settings| AuditLog::start(settings, worker::now_ms()));
     let counters: Arc<[CachePadded<Counters>]> = (0..workers)
         .map(|_| CachePadded::new(Counters::default()))
         .collect();
     let path = Arc::new(
         UringPath::new(udp, links, workers).context("cannot set up the io_uring datapath")?,
     );
-    let handles = spawn_workers(shards, partitions.clone(), &counters, &path)?;
+    let handles = spawn_workers(shards, partitions.clone(), &counters, &path, audit.as_ref())?;
 
     catalogued!(
         EventId::InitAndReady,
@@ -125,7 +130,12 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
         names.join(", "),
         if opts.datapath == DatapathChoice::Auto { " (XDP not available in this build)" } else { "" }
     );
-    let mut housekeeping = Housekeeping::new(&server, partitions.clone(), Arc::clone(&counters));
+    let mut housekeeping = Housekeeping::new(
+        &server,
+        partitions.clone(),
+        Arc::clone(&counters),
+        audit.clone(),
+    );
     let outcome = supervise(opts, &path, &handles, workers, &mut housekeeping);
     path.control.request_shutdown();
     path.wake_all();
@@ -138,6 +148,15 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
         }
     }
     log_totals(&Totals::of(&counters));
+    if let Some(audit) = &audit {
+        audit.stop();
+        if audit.dropped() > 0 {
+            tracing::warn!(
+                dropped = audit.dropped(),
+                "audit records dropped because the writer could not keep up"
+            );
+        }
+    }
     match failed {
         None => Ok(()),
         Some(e) => {
@@ -186,6 +205,7 @@ fn spawn_workers(
     partitions: Vec<Arc<Mutex<Partition>>>,
     counters: &Arc<[CachePadded<Counters>]>,
     path: &Arc<UringPath>,
+    audit: Option<&AuditLog>,
 ) -> anyhow::Result<Vec<WorkerHandle>> {
     let cores = core_affinity::get_core_ids().unwrap_or_default();
     shards
@@ -193,7 +213,7 @@ fn spawn_workers(
         .zip(partitions)
         .enumerate()
         .map(|(i, (shard, partition))| {
-            let worker = Worker::new(shard, partition, Arc::clone(counters));
+            let worker = Worker::new(shard, partition, Arc::clone(counters), audit.cloned());
             let path = Arc::clone(path);
             let core = (!cores.is_empty()).then(|| cores[i % cores.len()]);
             std::thread::Builder::new()
@@ -292,6 +312,7 @@ struct Housekeeping {
     next_backup_ms: u64,
     next_cleanup_ms: u64,
     expired_reported: u64,
+    audit: Option<AuditLog>,
 }
 
 impl Housekeeping {
@@ -299,6 +320,7 @@ impl Housekeeping {
         server: &ServerParams,
         partitions: Vec<Arc<Mutex<Partition>>>,
         counters: Arc<[CachePadded<Counters>]>,
+        audit: Option<AuditLog>,
     ) -> Housekeeping {
         let now = worker::now_ms();
         Housekeeping {
@@ -311,6 +333,7 @@ impl Housekeeping {
             next_backup_ms: now + 1000,
             next_cleanup_ms: now + server.cleanup_interval_ms,
             expired_reported: 0,
+            audit,
         }
     }
 
@@ -322,6 +345,15 @@ impl Housekeeping {
             let expired = Totals::of(&self.counters).expired;
             catalogued!(EventId::CleanupStarted, ; "lease cleanup");
             catalogued!(EventId::IpCleanupFinished, removed = expired - self.expired_reported; "lease cleanup: {} leases expired and were removed since the last report", expired - self.expired_reported);
+            if let Some(audit) = &self.audit {
+                audit.record(AuditRecord::new(AuditId::CleanupBegin, now));
+                let mut stats = AuditRecord::new(AuditId::CleanupStats, now);
+                stats.detail = Some(format!(
+                    "{} leases expired",
+                    expired - self.expired_reported
+                ));
+                audit.record(stats);
+            }
             self.expired_reported = expired;
         }
         if let Some(dir) = &self.backup_dir

@@ -5,11 +5,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crossbeam_utils::CachePadded;
-use dhcp_wire::{Message, MessageType};
+use dhcp_wire::{Message, MessageType, code};
 
 use super::counters::Counters;
 use super::log;
-use crate::engine::{LeaseChange, RecvMeta, Reply, Shard};
+use crate::audit::{AuditId, AuditLog, AuditRecord};
+use crate::engine::{LeaseChange, RecvMeta, Reply, Shard, stored_steering_key};
 use crate::events::Event;
 use crate::state::Shared;
 use crate::store::Partition;
@@ -35,6 +36,7 @@ pub struct Worker {
     pending: Vec<LeaseChange>,
     /// When a store failure was last logged (they come in bursts).
     store_error_logged_ms: u64,
+    audit: Option<AuditLog>,
 }
 
 /// A reply, and whether it must wait for the store commit of its batch.
@@ -53,6 +55,7 @@ impl Worker {
         shard: Shard,
         partition: Arc<Mutex<Partition>>,
         counters: Arc<[CachePadded<Counters>]>,
+        audit: Option<AuditLog>,
     ) -> Worker {
         let index = shard.id();
         Worker {
@@ -63,6 +66,7 @@ impl Worker {
             events: Vec::new(),
             pending: Vec::new(),
             store_error_logged_ms: 0,
+            audit,
         }
     }
 
@@ -97,6 +101,9 @@ impl Worker {
             _ => {}
         }
         let outcome = self.shard.handle(&msg, meta, now, out, &mut self.events);
+        if let Some(audit) = &self.audit {
+            audit_message(audit, &msg, &self.events, outcome.change.as_ref(), now);
+        }
         for e in self.events.drain(..) {
             log::event(&e);
         }
@@ -184,6 +191,16 @@ impl Worker {
             &self.counters[self.index].expired,
             (self.pending.len() - before) as u64,
         );
+        if let Some(audit) = &self.audit {
+            for change in &self.pending[before..] {
+                if let LeaseChange::Expired { client, addr } = change {
+                    let mut r = AuditRecord::new(AuditId::Expired, now);
+                    r.addr = Some(*addr);
+                    r.mac = hex_upper(stored_steering_key(client));
+                    audit.record(r);
+                }
+            }
+        }
         self.shard.next_deadline()
     }
 
@@ -195,4 +212,71 @@ impl Worker {
             tracing::info!(?change, "lease ended by the new configuration");
         }
     }
+}
+
+/// The audit records of one handled message.
+fn audit_message(
+    audit: &AuditLog,
+    msg: &Message<'_>,
+    events: &[Event],
+    change: Option<&LeaseChange>,
+    now: u64,
+) {
+    let base = || {
+        let mut r = AuditRecord::new(AuditId::Assign, now);
+        r.host_name = msg
+            .option(code::HOST_NAME)
+            .map(|h| String::from_utf8_lossy(h).into_owned())
+            .unwrap_or_default();
+        r.mac = hex_upper(msg.chaddr());
+        r.xid = Some(msg.xid());
+        r.vendor_class = msg
+            .option(code::VENDOR_CLASS)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
+        r.user_class = msg
+            .option(code::USER_CLASS)
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
+        r.relay_info = msg
+            .relay_agent_info()
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default();
+        r
+    };
+    if let Some(LeaseChange::Bound { addr, renewal, .. }) = change {
+        let id = if *renewal {
+            AuditId::Renew
+        } else {
+            AuditId::Assign
+        };
+        audit.record(AuditRecord {
+            id: Some(id),
+            addr: Some(*addr),
+            ..base()
+        });
+    }
+    for e in events {
+        let (id, addr) = match e {
+            Event::LeaseNack { addr, .. } => (AuditId::Nack, Some(*addr)),
+            Event::LeaseReleased { addr, .. } => (AuditId::Release, Some(*addr)),
+            Event::LeaseDeclined { addr, .. } => (AuditId::Conflict, Some(*addr)),
+            Event::ScopeFull { .. } => (AuditId::ScopeFull, None),
+            Event::UnknownOption { .. } | Event::LowAddressWarning { .. } => continue,
+        };
+        let mut r = AuditRecord {
+            id: Some(id),
+            addr,
+            ..base()
+        };
+        if id == AuditId::Conflict {
+            // What Windows shows for a declined address.
+            r.host_name = "BAD_ADDRESS".into();
+        }
+        audit.record(r);
+    }
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }

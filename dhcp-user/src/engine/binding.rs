@@ -100,7 +100,9 @@ impl Local {
         {
             give_back(cx.shared, &offer, cx.tag);
         }
-        let replaced = match record.binding.take() {
+        let previous = record.binding.take();
+        let renewal = matches!(previous, Some(Binding::Bound(old)) if old.addr == held.addr);
+        let replaced = match previous {
             Some(Binding::Bound(old)) if old.addr != held.addr => {
                 give_back(cx.shared, &old, cx.tag);
                 Some(old.addr)
@@ -116,6 +118,7 @@ impl Local {
             client,
             addr: held.addr,
             expires_ms: held.expires,
+            renewal,
             replaced,
         }
     }

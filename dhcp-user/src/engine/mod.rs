@@ -60,12 +60,14 @@ pub struct Reply {
 /// A change to durable lease state: must be stored before the reply leaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseChange {
-    /// A lease was granted or extended. `replaced` is an older address of
-    /// the same client that was given back at the same time.
+    /// A lease was granted or extended. `renewal`: the client already held
+    /// this address bound (else it is a new lease). `replaced` is an older
+    /// address of the same client that was given back at the same time.
     Bound {
         client: Arc<[u8]>,
         addr: Ipv4Addr,
         expires_ms: u64,
+        renewal: bool,
         replaced: Option<Ipv4Addr>,
     },
     Released {

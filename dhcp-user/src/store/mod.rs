@@ -187,6 +187,7 @@ impl Open {
                     addr,
                     expires_ms,
                     replaced,
+                    ..
                 } => {
                     let lease = StoredLease {
                         addr: *addr,
