@@ -232,3 +232,16 @@ fn all_errors_come_at_once() {
     );
     assert_eq!(errs.len(), 3, "{errs:#?}");
 }
+
+#[test]
+fn mac_filter_patterns_are_checked() {
+    let errs = errors(
+        r#"
+        [server.mac_filter]
+        deny_enabled = true
+        deny = ["00:15:5D:*", "zz-zz"]
+        "#,
+    );
+    has(&errs, &["server.mac_filter.deny[1]", "zz-zz"]);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+}

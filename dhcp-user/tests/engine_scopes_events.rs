@@ -223,3 +223,43 @@ fn relay_link_selection_and_subnet_selection_options_pick_the_scope() {
         Some(Silence::ScopeInactive)
     );
 }
+
+#[test]
+fn mac_filter_deny_wins_and_allow_list_restricts() {
+    let cfg = SUPERSCOPE.replacen(
+        "[server]\n",
+        "[server]\nmac_filter = { allow_enabled = true, allow = [\"02:00:00:00:*\"], deny_enabled = true, deny = [\"02-00-00-00-00-07\"] }\n",
+        1,
+    );
+    let mut s = shard(&cfg);
+    assert_eq!(
+        send(&mut s, &client(1).discover(), meta_direct(), 0).kind(),
+        Some(MessageType::Offer)
+    );
+    let denied = send(&mut s, &client(7).discover(), meta_direct(), 0);
+    assert_eq!(
+        denied.outcome.silence,
+        Some(Silence::Filtered),
+        "deny wins over allow"
+    );
+    let mut stranger = client(2);
+    stranger.mac = [0x0a, 0, 0, 0, 0, 2];
+    assert_eq!(
+        send(&mut s, &stranger.discover(), meta_direct(), 0)
+            .outcome
+            .silence,
+        Some(Silence::Filtered),
+        "not on the allow list"
+    );
+    // Filtered clients get nothing at all, not even a NAK.
+    assert!(
+        send(
+            &mut s,
+            &client(7).init_reboot(ip("192.168.0.1")),
+            meta_direct(),
+            0
+        )
+        .reply
+        .is_none()
+    );
+}

@@ -13,6 +13,7 @@ use ipnet::Ipv4Net;
 
 use super::error::{ConfigError, ConfigErrors};
 use super::file::{ConfigFile, DurationSpec, OptionsTable, ReservationSection, ScopeSection};
+use super::filter::{MacFilter, MacPattern};
 use super::model::{
     AddrRange, Config, OptionSet, Reservation, ReservationRef, Scope, ScopeId, ServerParams,
 };
@@ -114,6 +115,22 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
             "0 MiB leaves no room for a single line",
         );
     }
+    let mut patterns = |field: &str, list: &[String]| -> Vec<MacPattern> {
+        list.iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                MacPattern::parse(p)
+                    .map_err(|e| errs.push(format!("server.mac_filter.{field}[{i}]"), e))
+                    .ok()
+            })
+            .collect()
+    };
+    let mac_filter = MacFilter {
+        allow_enabled: srv.mac_filter.allow_enabled,
+        allow: patterns("allow", &srv.mac_filter.allow),
+        deny_enabled: srv.mac_filter.deny_enabled,
+        deny: patterns("deny", &srv.mac_filter.deny),
+    };
     if offer_timeout == 0 {
         errs.push("server.offer_timeout", "must be at least 1 second");
     }
@@ -211,6 +228,7 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
             backup_interval_ms: backup_interval * 1000,
             cleanup_interval_ms: cleanup_interval * 1000,
             audit,
+            mac_filter,
         },
         scopes,
         subnet_index,

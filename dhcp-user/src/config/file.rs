@@ -68,7 +68,23 @@ pub struct ServerSection {
     /// (default 20, as Windows).
     pub audit_log_min_free_mb: Option<u64>,
     #[serde(default)]
+    pub mac_filter: MacFilterSection,
+    #[serde(default)]
     pub options: OptionsTable,
+}
+
+/// `[server.mac_filter]`: hardware-address allow and deny lists.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MacFilterSection {
+    #[serde(default)]
+    pub allow_enabled: bool,
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default)]
+    pub deny_enabled: bool,
+    #[serde(default)]
+    pub deny: Vec<String>,
 }
 
 /// `[[scope]]`: one subnet with its address ranges.

@@ -5,6 +5,7 @@
 mod compile;
 mod error;
 mod file;
+pub mod filter;
 mod model;
 pub mod options;
 

@@ -38,6 +38,7 @@ pub struct ServerParams {
     pub cleanup_interval_ms: u64,
     /// `None` when audit logging is off.
     pub audit: Option<crate::audit::AuditSettings>,
+    pub mac_filter: super::filter::MacFilter,
 }
 
 /// An inclusive address range, as host-order integers.

@@ -63,6 +63,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
     let config = config::load(&opts.config).inspect_err(|e| {
         catalogued!(EventId::InitConfigFailed, path = tracing::field::display(opts.config.display()); "cannot start: {e}");
     })?;
+    warn_about(&config);
     if opts.datapath == DatapathChoice::Xdp {
         fatal("the XDP datapath is not part of this build yet; run with --datapath uring or auto");
         bail!("XDP datapath unavailable");
@@ -166,6 +167,14 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
     }
 }
 
+/// Events about a configuration that is valid but will not serve as the
+/// operator probably expects.
+fn warn_about(config: &Config) {
+    if config.server.mac_filter.serves_nobody() {
+        catalogued!(EventId::FilterEmptyAllowList, ; "the MAC allow list is enabled and empty: no client will be served");
+    }
+}
+
 /// Logs event 1008: the service stops because of `why`.
 fn fatal(why: &str) {
     catalogued!(EventId::Shutdown, ; "shutting down: {why}");
@@ -263,6 +272,7 @@ fn supervise(
 fn reload(opts: &RunOptions, path: &UringPath, workers: usize) {
     match config::load(&opts.config) {
         Ok(config) => {
+            warn_about(&config);
             let scopes = config.scopes.len();
             path.control
                 .publish_reload(Arc::new(Shared::new(Arc::new(config), workers)));

@@ -108,6 +108,8 @@ pub enum Silence {
     NoClientIdentity,
     /// A required field or option is missing or malformed.
     Malformed,
+    /// The MAC filter does not allow this client.
+    Filtered,
     /// No scope serves the client's network.
     NoScope,
     /// The scope is deactivated: no answer at all, not even a NAK.
@@ -263,6 +265,9 @@ impl Shard {
         let Some(key) = ClientKey::of(msg) else {
             return Outcome::silent(Silence::NoClientIdentity);
         };
+        if !self.shared.config.server.mac_filter.permits(msg.chaddr()) {
+            return Outcome::silent(Silence::Filtered);
+        }
         let shared = &*self.shared;
         let local = &mut self.local;
         local.note_unknown_options(shared, msg, now, events);
