@@ -24,6 +24,7 @@ const DEFAULT_OFFER_TIMEOUT_SECS: u64 = 60;
 const DEFAULT_DECLINE_QUARANTINE_SECS: u64 = 24 * 3600;
 const DEFAULT_LOW_ADDRESS_PERCENT: u8 = 90;
 const DEFAULT_UNKNOWN_OPTION_INTERVAL_SECS: u64 = 60;
+const DEFAULT_REQUEST_DROP_TIMEOUT_SECS: u64 = 30;
 /// Windows DHCP's default backup and cleanup intervals: an hour.
 const DEFAULT_BACKUP_INTERVAL_SECS: u64 = 3600;
 const DEFAULT_CLEANUP_INTERVAL_SECS: u64 = 3600;
@@ -131,6 +132,15 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
         deny_enabled: srv.mac_filter.deny_enabled,
         deny: patterns("deny", &srv.mac_filter.deny),
     };
+    let drop_timeout = seconds(
+        &mut errs,
+        "server.request_drop_timeout",
+        srv.request_drop_timeout.as_ref(),
+        DEFAULT_REQUEST_DROP_TIMEOUT_SECS,
+    );
+    if drop_timeout == 0 {
+        errs.push("server.request_drop_timeout", "must be at least 1 second");
+    }
     if offer_timeout == 0 {
         errs.push("server.offer_timeout", "must be at least 1 second");
     }
@@ -219,6 +229,7 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
             interfaces: srv.interfaces.clone().unwrap_or_default(),
             server_id: srv.server_id,
             offer_timeout_ms: offer_timeout * 1000,
+            request_drop_timeout_ms: drop_timeout * 1000,
             decline_quarantine_ms: quarantine * 1000,
             low_address_warning_percent: low_percent,
             unknown_option_event_interval_ms: unknown_interval * 1000,

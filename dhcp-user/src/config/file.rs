@@ -37,6 +37,9 @@ pub struct ServerSection {
     pub authoritative: Option<bool>,
     /// Default lease time of scopes that do not set one.
     pub lease_time: Option<DurationSpec>,
+    /// A request that waited longer than this between arrival and
+    /// processing is dropped unanswered (default 30 s, Windows' rule).
+    pub request_drop_timeout: Option<DurationSpec>,
     /// How long an offered address stays reserved for the client it was
     /// offered to, waiting for its REQUEST.
     pub offer_timeout: Option<DurationSpec>,

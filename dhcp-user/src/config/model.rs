@@ -28,6 +28,7 @@ pub struct ServerParams {
     pub interfaces: Vec<String>,
     pub server_id: Option<Ipv4Addr>,
     pub offer_timeout_ms: u64,
+    pub request_drop_timeout_ms: u64,
     pub decline_quarantine_ms: u64,
     pub low_address_warning_percent: u8,
     pub unknown_option_event_interval_ms: u64,

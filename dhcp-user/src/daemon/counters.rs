@@ -70,6 +70,9 @@ counters! {
     foreign_interface,
     /// Leases that ran out.
     expired,
+    /// Requests dropped unprocessed because they waited too long in a
+    /// queue (the 30 s rule).
+    stale,
     /// Lease changes written to the store.
     stored,
     /// Commits the store refused (full disk, I/O error): their ACKs were

@@ -304,6 +304,7 @@ fn log_totals(t: &Totals) {
         inbox_full = t.inbox_full,
         foreign_interface = t.foreign_interface,
         expired = t.expired,
+        stale = t.stale,
         stored = t.stored,
         store_errors = t.store_errors,
         withheld = t.withheld,

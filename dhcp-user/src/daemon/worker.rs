@@ -11,7 +11,7 @@ use super::counters::Counters;
 use super::log;
 use crate::audit::{AuditId, AuditLog, AuditRecord};
 use crate::engine::{LeaseChange, RecvMeta, Reply, Shard, stored_steering_key};
-use crate::events::Event;
+use crate::events::{Event, EventId};
 use crate::state::Shared;
 use crate::store::Partition;
 
@@ -36,6 +36,8 @@ pub struct Worker {
     pending: Vec<LeaseChange>,
     /// When a store failure was last logged (they come in bursts).
     store_error_logged_ms: u64,
+    /// When a stale-request drop was last logged.
+    stale_logged_ms: u64,
     audit: Option<AuditLog>,
 }
 
@@ -49,6 +51,8 @@ pub struct Answer {
 
 /// Store failures are logged at most once per this interval.
 const STORE_ERROR_LOG_INTERVAL_MS: u64 = 10_000;
+/// Stale-request drops are logged at most once per this interval.
+const STALE_LOG_INTERVAL_MS: u64 = 60_000;
 
 impl Worker {
     pub fn new(
@@ -66,6 +70,7 @@ impl Worker {
             events: Vec::new(),
             pending: Vec::new(),
             store_error_logged_ms: 0,
+            stale_logged_ms: 0,
             audit,
         }
     }
@@ -88,6 +93,18 @@ impl Worker {
     ) -> Option<Answer> {
         let c = &self.counters[self.index];
         Counters::add(&c.received, 1);
+        let waited = now.saturating_sub(meta.arrival_ms);
+        let limit = self.shard.shared().config.server.request_drop_timeout_ms;
+        if waited > limit {
+            // The client has long retransmitted or given up: an answer now
+            // would only add to a backlog (Windows' rule, event 10007).
+            Counters::add(&c.stale, 1);
+            if now.saturating_sub(self.stale_logged_ms) >= STALE_LOG_INTERVAL_MS {
+                self.stale_logged_ms = now;
+                crate::catalogued!(EventId::V6DropTimeout, waited_ms = waited; "dropped a request that waited {waited} ms before processing (limit {limit} ms); later ones are counted as `stale`");
+            }
+            return None;
+        }
         let Ok(msg) = Message::parse(payload) else {
             Counters::add(&c.malformed, 1);
             return None;
@@ -279,4 +296,82 @@ fn audit_message(
 
 fn hex_upper(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use crate::store::Durability;
+    use std::net::{Ipv4Addr, SocketAddrV4};
+    use std::sync::atomic::Ordering;
+
+    fn worker(dir: &std::path::Path) -> Worker {
+        let cfg = config::from_toml(
+            "[server]\nrequest_drop_timeout = 30\n[[scope]]\nname = \"a\"\nsubnet = \"10.0.0.0/24\"\nranges = [\"10.0.0.10-10.0.0.20\"]\n",
+        )
+        .unwrap();
+        let shared = Arc::new(Shared::new(Arc::new(cfg), 1));
+        let partition = Partition::open(dir.join("p"), Durability::Async).unwrap();
+        let counters: Arc<[CachePadded<Counters>]> =
+            vec![CachePadded::new(Counters::default())].into();
+        Worker::new(
+            Shard::new(shared, 0),
+            Arc::new(Mutex::new(partition)),
+            counters,
+            None,
+        )
+    }
+
+    #[test]
+    fn requests_that_waited_too_long_are_dropped_and_counted() {
+        let dir = std::env::temp_dir().join(format!("xdhcpd-worker-test-{}", std::process::id()));
+        let mut w = worker(&dir);
+        let mut frame = [0u8; 576];
+        let len = discover(&mut frame);
+        let meta = RecvMeta {
+            ifindex: 2,
+            iface_addr: Ipv4Addr::new(10, 0, 0, 1),
+            src: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
+            dst: Ipv4Addr::BROADCAST,
+            arrival_ms: 1_000,
+        };
+        let mut out = vec![0u8; crate::engine::MAX_REPLY_LEN];
+        assert!(
+            w.handle(&frame[..len], &meta, 1_000 + 30_001, &mut out)
+                .is_none()
+        );
+        assert_eq!(w.counters().stale.load(Ordering::Relaxed), 1);
+        assert!(
+            w.handle(&frame[..len], &meta, 1_000 + 29_000, &mut out)
+                .is_some(),
+            "within the limit it is answered"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A minimal DISCOVER from 02:00:00:00:00:01.
+    fn discover(buf: &mut [u8]) -> usize {
+        let chaddr = [2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let mut w = dhcp_wire::Writer::new(buf, 576);
+        w.header(&dhcp_wire::ReplyHeader {
+            op: dhcp_wire::BOOTREQUEST,
+            htype: 1,
+            hlen: 6,
+            hops: 0,
+            xid: 7,
+            secs: 0,
+            flags: 0,
+            ciaddr: Ipv4Addr::UNSPECIFIED,
+            yiaddr: Ipv4Addr::UNSPECIFIED,
+            siaddr: Ipv4Addr::UNSPECIFIED,
+            giaddr: Ipv4Addr::UNSPECIFIED,
+            chaddr: &chaddr,
+            sname: &[],
+            file: &[],
+        });
+        w.option_u8(code::MESSAGE_TYPE, MessageType::Discover as u8)
+            .unwrap();
+        w.finish()
+    }
 }

@@ -29,6 +29,9 @@ pub fn bind_server(port: u16) -> io::Result<OwnedFd> {
     // SAFETY: `fd` is a fresh descriptor nobody else owns.
     let sock = unsafe { OwnedFd::from_raw_fd(fd) };
     set_int(&sock, libc::IPPROTO_IP, libc::IP_PKTINFO, 1)?;
+    // Kernel receive times: how long a request waited in the socket buffer
+    // counts towards the stale-request limit.
+    set_int(&sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
     set_int(&sock, libc::SOL_SOCKET, libc::SO_BROADCAST, 1)?;
     // FORCE needs CAP_NET_ADMIN; the plain option is capped by rmem_max.
     if set_int(&sock, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, RECV_BUFFER).is_err() {
@@ -98,15 +101,30 @@ pub fn from_sockaddr(bytes: &[u8]) -> Option<SocketAddrV4> {
     ))
 }
 
-/// Bytes of control buffer an IP_PKTINFO message needs.
-pub fn pktinfo_space() -> usize {
+/// Bytes of control buffer the IP_PKTINFO and SO_TIMESTAMPNS messages need.
+pub fn control_space() -> usize {
     // SAFETY: CMSG_SPACE is a pure size computation.
-    unsafe { libc::CMSG_SPACE(size_of::<libc::in_pktinfo>() as u32) as usize }
+    unsafe {
+        (libc::CMSG_SPACE(size_of::<libc::in_pktinfo>() as u32)
+            + libc::CMSG_SPACE(size_of::<libc::timespec>() as u32)) as usize
+    }
 }
 
-/// The receiving interface and the datagram's destination address, from
-/// the control data of a received message.
-pub fn pktinfo(control: &[u8]) -> Option<(u32, Ipv4Addr)> {
+/// What the control data of a received datagram says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ancillary {
+    pub ifindex: u32,
+    /// The datagram's destination address.
+    pub dst: Ipv4Addr,
+    /// When the kernel received it, ms since the Unix epoch.
+    pub received_ms: Option<u64>,
+}
+
+/// Reads the receiving interface, destination and kernel receive time from
+/// the control data; `None` without IP_PKTINFO.
+pub fn ancillary(control: &[u8]) -> Option<Ancillary> {
+    let mut found: Option<Ancillary> = None;
+    let mut received_ms = None;
     let header = size_of::<libc::cmsghdr>();
     let mut rest = control;
     while rest.len() >= header {
@@ -114,7 +132,8 @@ pub fn pktinfo(control: &[u8]) -> Option<(u32, Ipv4Addr)> {
         let cmsg: libc::cmsghdr = unsafe { std::ptr::read_unaligned(rest.as_ptr().cast()) };
         let len = cmsg.cmsg_len;
         if len < header || len > rest.len() {
-            return None;
+            // Padding or a damaged entry: nothing more to read.
+            break;
         }
         // SAFETY: CMSG_LEN(0) is a pure size computation (the data offset).
         let data_at = unsafe { libc::CMSG_LEN(0) } as usize;
@@ -126,14 +145,26 @@ pub fn pktinfo(control: &[u8]) -> Option<(u32, Ipv4Addr)> {
             let info: libc::in_pktinfo =
                 unsafe { std::ptr::read_unaligned(rest[data_at..].as_ptr().cast()) };
             let dst = Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr));
-            return Some((info.ipi_ifindex as u32, dst));
+            found = Some(Ancillary {
+                ifindex: info.ipi_ifindex as u32,
+                dst,
+                received_ms: None,
+            });
+        } else if cmsg.cmsg_level == libc::SOL_SOCKET
+            && cmsg.cmsg_type == libc::SCM_TIMESTAMPNS
+            && len >= data_at + size_of::<libc::timespec>()
+        {
+            // SAFETY: the length check above covers the whole struct.
+            let ts: libc::timespec =
+                unsafe { std::ptr::read_unaligned(rest[data_at..].as_ptr().cast()) };
+            received_ms = Some(ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000);
         }
         // The next header starts at the length rounded up to the word size
         // (CMSG_ALIGN).
         let step = (len + size_of::<usize>() - 1) & !(size_of::<usize>() - 1);
-        rest = rest.get(step.min(rest.len())..)?;
+        rest = &rest[step.min(rest.len())..];
     }
-    None
+    found.map(|a| Ancillary { received_ms, ..a })
 }
 
 #[cfg(test)]
@@ -142,7 +173,7 @@ mod tests {
 
     #[test]
     fn reads_pktinfo_from_control_data() {
-        let space = pktinfo_space();
+        let space = control_space();
         let mut buf = vec![0u8; space];
         // SAFETY: building a cmsg by hand in a buffer of CMSG_SPACE bytes.
         unsafe {
@@ -154,8 +185,35 @@ mod tests {
             (*info).ipi_ifindex = 7;
             (*info).ipi_addr.s_addr = u32::from(Ipv4Addr::BROADCAST).to_be();
         }
-        assert_eq!(pktinfo(&buf), Some((7, Ipv4Addr::BROADCAST)));
-        assert_eq!(pktinfo(&buf[..4]), None);
+        assert_eq!(
+            ancillary(&buf),
+            Some(Ancillary {
+                ifindex: 7,
+                dst: Ipv4Addr::BROADCAST,
+                received_ms: None
+            })
+        );
+        // SAFETY: a second cmsg right after the first, inside the buffer.
+        unsafe {
+            let first = buf.as_mut_ptr().cast::<libc::cmsghdr>();
+            let cmsg = libc::CMSG_NXTHDR(
+                &libc::msghdr {
+                    msg_control: buf.as_mut_ptr().cast(),
+                    msg_controllen: space,
+                    ..std::mem::zeroed()
+                },
+                first,
+            );
+            (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<libc::timespec>() as u32) as usize;
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_TIMESTAMPNS;
+            let ts = libc::CMSG_DATA(cmsg).cast::<libc::timespec>();
+            (*ts).tv_sec = 1_700_000_000;
+            (*ts).tv_nsec = 250_000_000;
+        }
+        let got = ancillary(&buf).expect("pktinfo");
+        assert_eq!(got.received_ms, Some(1_700_000_000_250));
+        assert_eq!(ancillary(&buf[..4]), None);
     }
 
     #[test]

@@ -378,7 +378,7 @@ impl Receiver {
         // SAFETY: msghdr is plain data; all-zero is valid.
         let mut msghdr: Box<libc::msghdr> = Box::new(unsafe { std::mem::zeroed() });
         msghdr.msg_namelen = size_of::<libc::sockaddr_in>() as u32;
-        msghdr.msg_controllen = udp::pktinfo_space();
+        msghdr.msg_controllen = udp::control_space();
         Ok(Receiver {
             fd,
             msghdr,
@@ -414,17 +414,17 @@ impl Receiver {
         let data = self.bufs.get(bid, result as usize);
         if let Ok(out) = types::RecvMsgOut::parse(data, &self.msghdr)
             && !out.is_payload_truncated()
-            && let (Some(src), Some((ifindex, dst))) = (
+            && let (Some(src), Some(anc)) = (
                 udp::from_sockaddr(out.name_data()),
-                udp::pktinfo(out.control_data()),
+                udp::ancillary(out.control_data()),
             )
         {
             let meta = RecvMeta {
-                ifindex,
+                ifindex: anc.ifindex,
                 iface_addr: Ipv4Addr::UNSPECIFIED,
                 src,
-                dst,
-                arrival_ms: now_ms(),
+                dst: anc.dst,
+                arrival_ms: anc.received_ms.unwrap_or_else(now_ms),
             };
             deliver(out.payload_data(), meta);
         }
