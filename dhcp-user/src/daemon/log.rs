@@ -76,6 +76,13 @@ pub fn event(e: &Event) {
         } => {
             crate::catalogued!(id, scope = &**scope, percent_used = *percent_used, free = *free; "{e}");
         }
+        Event::SuperscopeLowAddressWarning {
+            superscope,
+            percent_used,
+            free,
+        } => {
+            crate::catalogued!(id, superscope = &**superscope, percent_used = *percent_used, free = *free; "{e}");
+        }
         Event::ScopeFull { scope } => crate::catalogued!(id, scope = &**scope; "{e}"),
     }
 }

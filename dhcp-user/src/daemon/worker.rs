@@ -279,7 +279,9 @@ fn audit_message(
             Event::LeaseReleased { addr, .. } => (AuditId::Release, Some(*addr)),
             Event::LeaseDeclined { addr, .. } => (AuditId::Conflict, Some(*addr)),
             Event::ScopeFull { .. } => (AuditId::ScopeFull, None),
-            Event::UnknownOption { .. } | Event::LowAddressWarning { .. } => continue,
+            Event::UnknownOption { .. }
+            | Event::LowAddressWarning { .. }
+            | Event::SuperscopeLowAddressWarning { .. } => continue,
         };
         let mut r = AuditRecord {
             id: Some(id),

@@ -28,17 +28,23 @@ fn affinity_end(now: u64, scope: &Scope) -> u64 {
     now + u64::from(scope.lease_secs.clamp(3600, 30 * 24 * 3600)) * 1000
 }
 
-/// Event 1020 when `scope` just crossed its low-address threshold.
+/// Events 1020 and 1377 when `scope`, or its superscope, just crossed the
+/// low-address threshold.
 pub fn low_address_check(cx: &Ctx<'_, '_>, scope: ScopeId, events: &mut Vec<Event>) {
-    if cx.shared.crossed_low_threshold(scope) {
-        let pool = cx.shared.pool(scope);
-        let capacity = u64::from(pool.capacity());
-        let free = pool.free();
-        let percent_used = ((capacity - u64::from(free)) * 100 / capacity.max(1)) as u8;
+    if let Some(u) = cx.shared.crossed_low_threshold(scope) {
         events.push(Event::LowAddressWarning {
             scope: cx.config().scope(scope).name.clone(),
-            percent_used,
-            free,
+            percent_used: u.percent_used(),
+            free: u.free,
+        });
+    }
+    if let Some(u) = cx.shared.crossed_superscope_threshold(scope)
+        && let Some(name) = &cx.config().scope(scope).superscope
+    {
+        events.push(Event::SuperscopeLowAddressWarning {
+            superscope: name.clone(),
+            percent_used: u.percent_used(),
+            free: u.free,
         });
     }
 }

@@ -65,6 +65,13 @@ pub enum Event {
         percent_used: u8,
         free: u32,
     },
+    /// 1377: a superscope's use (all its scopes together) crossed the
+    /// warning threshold.
+    SuperscopeLowAddressWarning {
+        superscope: Arc<str>,
+        percent_used: u8,
+        free: u32,
+    },
     /// 1063: a DISCOVER found no free address on the client's network.
     ScopeFull { scope: Arc<str> },
 }
@@ -78,6 +85,7 @@ impl Event {
             Event::LeaseReleased { .. } => EventId::LeaseRelease,
             Event::LowAddressWarning { .. } => EventId::LowAddressWarning,
             Event::ScopeFull { .. } => EventId::ScopeFull,
+            Event::SuperscopeLowAddressWarning { .. } => EventId::SuperscopeLowAddressWarning,
         }
     }
 }
@@ -125,6 +133,16 @@ impl fmt::Display for Event {
                 )
             }
             Event::ScopeFull { scope } => write!(f, "no free address left in {scope:?}"),
+            Event::SuperscopeLowAddressWarning {
+                superscope,
+                percent_used,
+                free,
+            } => {
+                write!(
+                    f,
+                    "superscope {superscope:?} is {percent_used}% in use; {free} addresses left"
+                )
+            }
         }
     }
 }

@@ -13,6 +13,23 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::config::{Config, ScopeId};
 use pool::Pool;
 
+/// Addresses of a scope or superscope that can be handed out, and free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub capacity: u32,
+    pub free: u32,
+}
+
+impl Usage {
+    pub fn used(&self) -> u32 {
+        self.capacity - self.free.min(self.capacity)
+    }
+
+    pub fn percent_used(&self) -> u8 {
+        (u64::from(self.used()) * 100 / u64::from(self.capacity.max(1))) as u8
+    }
+}
+
 /// State shared by every shard: the configuration snapshot and one pool per
 /// scope.
 #[derive(Debug)]
@@ -22,6 +39,8 @@ pub struct Shared {
     /// Per scope: true while the scope is above the low-address threshold
     /// and event 1020 has been emitted (hysteresis, no event storms).
     low_warned: Vec<AtomicBool>,
+    /// Per superscope (indexed by its first member): the same for 1377.
+    superscope_low_warned: Vec<AtomicBool>,
     /// Per scope: true once event 1063 was emitted for its network, until an
     /// address is found there again.
     full_warned: Vec<AtomicBool>,
@@ -33,21 +52,20 @@ impl Shared {
     pub fn new(config: Arc<Config>, shards: usize) -> Shared {
         let shards = shards.max(1);
         let pools = config.scopes.iter().map(|s| Pool::new(s, shards)).collect();
-        let low_warned = config
-            .scopes
-            .iter()
-            .map(|_| AtomicBool::new(false))
-            .collect();
-        let full_warned = config
-            .scopes
-            .iter()
-            .map(|_| AtomicBool::new(false))
-            .collect();
+        let flags = || {
+            config
+                .scopes
+                .iter()
+                .map(|_| AtomicBool::new(false))
+                .collect()
+        };
+        let (low_warned, full_warned, superscope_low_warned) = (flags(), flags(), flags());
         Shared {
             config,
             pools,
             low_warned,
             full_warned,
+            superscope_low_warned,
             shards,
             // Fixed seeds: hashes must not change while the process runs,
             // and they never leave it.
@@ -71,26 +89,56 @@ impl Shared {
 
     /// Updates the low-address hysteresis of `scope`; true when the caller
     /// should emit event 1020 now (exactly one caller wins the crossing).
-    pub fn crossed_low_threshold(&self, scope: ScopeId) -> bool {
+    pub fn crossed_low_threshold(&self, scope: ScopeId) -> Option<Usage> {
         let pool = self.pool(scope);
-        let capacity = u64::from(pool.capacity());
-        if capacity == 0 {
-            return false;
+        let usage = Usage {
+            capacity: pool.capacity(),
+            free: pool.free(),
+        };
+        self.crossed(&self.low_warned[scope.index()], usage)
+    }
+
+    /// The same for the whole superscope `scope` belongs to (event 1377);
+    /// `None` for a scope outside any superscope.
+    pub fn crossed_superscope_threshold(&self, scope: ScopeId) -> Option<Usage> {
+        let network = &self.config.scope(scope).network;
+        self.config.scope(scope).superscope.as_ref()?;
+        let usage = network.iter().fold(
+            Usage {
+                capacity: 0,
+                free: 0,
+            },
+            |u, id| {
+                let pool = self.pool(*id);
+                Usage {
+                    capacity: u.capacity + pool.capacity(),
+                    free: u.free + pool.free(),
+                }
+            },
+        );
+        // One flag per superscope: its first member's.
+        let first = network.iter().min().copied().unwrap_or(scope);
+        self.crossed(&self.superscope_low_warned[first.index()], usage)
+    }
+
+    /// Hysteresis: `Some` exactly when usage rises over the threshold with
+    /// the flag down (which it raises); falling under lowers the flag.
+    fn crossed(&self, flag: &AtomicBool, usage: Usage) -> Option<Usage> {
+        if usage.capacity == 0 {
+            return None;
         }
-        let used = capacity - u64::from(pool.free());
         let percent = u64::from(self.config.server.low_address_warning_percent);
-        let flag = &self.low_warned[scope.index()];
-        let above = used * 100 >= percent * capacity;
+        let above = u64::from(usage.used()) * 100 >= percent * u64::from(usage.capacity);
         // Read before writing: a store on every claim would bounce the flag's
         // cache line between workers.
         if flag.load(Ordering::Relaxed) == above {
-            return false;
+            return None;
         }
         if above {
-            !flag.swap(true, Ordering::Relaxed)
+            (!flag.swap(true, Ordering::Relaxed)).then_some(usage)
         } else {
             flag.store(false, Ordering::Relaxed);
-            false
+            None
         }
     }
 
