@@ -245,3 +245,9 @@ fn mac_filter_patterns_are_checked() {
     has(&errs, &["server.mac_filter.deny[1]", "zz-zz"]);
     assert_eq!(errs.len(), 1, "{errs:#?}");
 }
+
+#[test]
+fn offer_delay_is_at_most_a_second() {
+    let errs = errors("[[scope]]\nname = \"a\"\nsubnet = \"10.0.0.0/24\"\noffer_delay_ms = 1500\n");
+    has(&errs, &["scope \"a\".offer_delay_ms", "1500"]);
+}

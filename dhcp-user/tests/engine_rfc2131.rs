@@ -723,3 +723,26 @@ fn messages_a_server_must_not_answer() {
         Some(Silence::NotForServer)
     );
 }
+
+#[test]
+fn delayed_scope_marks_its_offers_only() {
+    let cfg = CONFIG.replacen(
+        "lease_time = 3600\n",
+        "lease_time = 3600\noffer_delay_ms = 250\n",
+        1,
+    );
+    let mut s = shard(&cfg);
+    let c = client(40);
+    let offer = send(&mut s, &c.discover(), meta_direct(), 0);
+    assert_eq!(offer.outcome.reply.unwrap().delay_ms, 250);
+    let ack = send(&mut s, &c.select(offer.yiaddr(), IFACE), meta_direct(), 10);
+    assert_eq!(ack.outcome.reply.unwrap().delay_ms, 0, "only OFFERs wait");
+    // A relayed client of the undelayed scope is not delayed.
+    let relayed = send(
+        &mut s,
+        &client(41).with_giaddr(ip("10.9.0.1")).discover(),
+        meta_direct(),
+        0,
+    );
+    assert_eq!(relayed.outcome.reply.unwrap().delay_ms, 0);
+}

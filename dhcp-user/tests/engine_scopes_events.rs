@@ -268,10 +268,20 @@ fn mac_filter_deny_wins_and_allow_list_restricts() {
 fn superscope_low_address_warning_counts_every_member() {
     let mut s = shard(SUPERSCOPE);
     // building-1 holds 8 addresses; 75 % is the sixth.
-    let ids: Vec<Vec<u16>> = (0..8).map(|n| send(&mut s, &client(n).discover(), meta_direct(), 0).event_ids()).collect();
-    let at: Vec<usize> = ids.iter().enumerate().filter(|(_, e)| e.contains(&1377)).map(|(i, _)| i).collect();
+    let ids: Vec<Vec<u16>> = (0..8)
+        .map(|n| send(&mut s, &client(n).discover(), meta_direct(), 0).event_ids())
+        .collect();
+    let at: Vec<usize> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.contains(&1377))
+        .map(|(i, _)| i)
+        .collect();
     assert_eq!(at, [5], "once, at the crossing: {ids:?}");
-    match send(&mut s, &client(50).discover(), meta_direct(), 0).events.as_slice() {
+    match send(&mut s, &client(50).discover(), meta_direct(), 0)
+        .events
+        .as_slice()
+    {
         [dhcp_user::events::Event::ScopeFull { .. }] => {}
         other => panic!("no second 1377 while above the threshold: {other:?}"),
     }

@@ -25,6 +25,10 @@ const DEFAULT_DECLINE_QUARANTINE_SECS: u64 = 24 * 3600;
 const DEFAULT_LOW_ADDRESS_PERCENT: u8 = 90;
 const DEFAULT_UNKNOWN_OPTION_INTERVAL_SECS: u64 = 60;
 const DEFAULT_REQUEST_DROP_TIMEOUT_SECS: u64 = 30;
+/// Windows' bound on pending delayed OFFERs.
+const DEFAULT_DELAYED_OFFER_LIMIT: usize = 1000;
+/// Windows allows at most a second of offer delay.
+const MAX_OFFER_DELAY_MS: u32 = 1000;
 /// Windows DHCP's default backup and cleanup intervals: an hour.
 const DEFAULT_BACKUP_INTERVAL_SECS: u64 = 3600;
 const DEFAULT_CLEANUP_INTERVAL_SECS: u64 = 3600;
@@ -229,6 +233,9 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
             interfaces: srv.interfaces.clone().unwrap_or_default(),
             server_id: srv.server_id,
             offer_timeout_ms: offer_timeout * 1000,
+            delayed_offer_limit: srv
+                .delayed_offer_limit
+                .unwrap_or(DEFAULT_DELAYED_OFFER_LIMIT),
             request_drop_timeout_ms: drop_timeout * 1000,
             decline_quarantine_ms: quarantine * 1000,
             low_address_warning_percent: low_percent,
@@ -304,6 +311,13 @@ fn compile_scope(
         None => default_lease,
     };
     let (renewal_secs, rebinding_secs) = timers(errs, label, section, lease_secs);
+    let offer_delay_ms = section.offer_delay_ms.unwrap_or(0);
+    if offer_delay_ms > MAX_OFFER_DELAY_MS {
+        errs.push(
+            format!("{label}.offer_delay_ms"),
+            format!("{offer_delay_ms} ms is more than {MAX_OFFER_DELAY_MS} ms"),
+        );
+    }
 
     let scope_options = option_set(
         errs,
@@ -339,6 +353,7 @@ fn compile_scope(
         active: section.active.unwrap_or(true),
         authoritative: section.authoritative.unwrap_or(default_authoritative),
         lease_secs,
+        offer_delay_ms,
         renewal_secs,
         rebinding_secs,
         options,

@@ -37,6 +37,9 @@ pub struct ServerSection {
     pub authoritative: Option<bool>,
     /// Default lease time of scopes that do not set one.
     pub lease_time: Option<DurationSpec>,
+    /// Delayed OFFERs waiting at once, server-wide; beyond it, DISCOVERs
+    /// that need a delay are dropped (events 1338/1339). Default 1000.
+    pub delayed_offer_limit: Option<usize>,
     /// A request that waited longer than this between arrival and
     /// processing is dropped unanswered (default 30 s, Windows' rule).
     pub request_drop_timeout: Option<DurationSpec>,
@@ -109,6 +112,10 @@ pub struct ScopeSection {
     pub lease_time: Option<DurationSpec>,
     /// T1; default half the lease time.
     pub renewal_time: Option<DurationSpec>,
+    /// Delay before this scope's OFFERs leave, in milliseconds (the
+    /// secondary server of a split scope answers later, so clients take the
+    /// primary's offer). 0–1000; default 0.
+    pub offer_delay_ms: Option<u32>,
     /// T2; default seven eighths of the lease time.
     pub rebinding_time: Option<DurationSpec>,
     #[serde(default)]

@@ -28,6 +28,7 @@ pub struct ServerParams {
     pub interfaces: Vec<String>,
     pub server_id: Option<Ipv4Addr>,
     pub offer_timeout_ms: u64,
+    pub delayed_offer_limit: usize,
     pub request_drop_timeout_ms: u64,
     pub decline_quarantine_ms: u64,
     pub low_address_warning_percent: u8,
@@ -124,6 +125,8 @@ pub struct Scope {
     pub active: bool,
     pub authoritative: bool,
     pub lease_secs: u32,
+    /// OFFERs of this scope leave this many ms after the DISCOVER.
+    pub offer_delay_ms: u32,
     pub renewal_secs: u32,
     pub rebinding_secs: u32,
     /// Server options overlaid with the scope's.

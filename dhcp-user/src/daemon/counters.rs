@@ -73,6 +73,8 @@ counters! {
     /// Requests dropped unprocessed because they waited too long in a
     /// queue (the 30 s rule).
     stale,
+    /// DISCOVERs dropped because the delayed-offer queue was full (1338).
+    delay_dropped,
     /// Lease changes written to the store.
     stored,
     /// Commits the store refused (full disk, I/O error): their ACKs were

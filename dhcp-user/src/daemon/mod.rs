@@ -7,6 +7,7 @@
 
 pub mod counters;
 pub mod log;
+pub mod offer_queue;
 pub mod recovery;
 pub mod restore;
 pub mod worker;
@@ -34,7 +35,8 @@ use crate::store::{Durability, Partition, backup};
 use config::ServerParams;
 use counters::{Counters, Totals};
 use std::sync::Mutex;
-use worker::Worker;
+use offer_queue::OfferQueue;
+use worker::{Common, Worker};
 
 /// Which datapath to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -119,7 +121,12 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
     let path = Arc::new(
         UringPath::new(udp, links, workers).context("cannot set up the io_uring datapath")?,
     );
-    let handles = spawn_workers(shards, partitions.clone(), &counters, &path, audit.as_ref())?;
+    let common = Common {
+        counters: Arc::clone(&counters),
+        audit: audit.clone(),
+        offers: Arc::new(OfferQueue::new(server.delayed_offer_limit)),
+    };
+    let handles = spawn_workers(shards, partitions.clone(), &common, &path)?;
 
     catalogued!(
         EventId::InitAndReady,
@@ -212,9 +219,8 @@ type WorkerHandle = JoinHandle<std::io::Result<()>>;
 fn spawn_workers(
     shards: Vec<Shard>,
     partitions: Vec<Arc<Mutex<Partition>>>,
-    counters: &Arc<[CachePadded<Counters>]>,
+    common: &Common,
     path: &Arc<UringPath>,
-    audit: Option<&AuditLog>,
 ) -> anyhow::Result<Vec<WorkerHandle>> {
     let cores = core_affinity::get_core_ids().unwrap_or_default();
     shards
@@ -222,7 +228,7 @@ fn spawn_workers(
         .zip(partitions)
         .enumerate()
         .map(|(i, (shard, partition))| {
-            let worker = Worker::new(shard, partition, Arc::clone(counters), audit.cloned());
+            let worker = Worker::new(shard, partition, common.clone());
             let path = Arc::clone(path);
             let core = (!cores.is_empty()).then(|| cores[i % cores.len()]);
             std::thread::Builder::new()
@@ -305,6 +311,7 @@ fn log_totals(t: &Totals) {
         foreign_interface = t.foreign_interface,
         expired = t.expired,
         stale = t.stale,
+        delay_dropped = t.delay_dropped,
         stored = t.stored,
         store_errors = t.store_errors,
         withheld = t.withheld,

@@ -9,6 +9,7 @@ use dhcp_wire::{Message, MessageType, code};
 
 use super::counters::Counters;
 use super::log;
+use super::offer_queue::OfferQueue;
 use crate::audit::{AuditId, AuditLog, AuditRecord};
 use crate::engine::{LeaseChange, RecvMeta, Reply, Shard, stored_steering_key};
 use crate::events::{Event, EventId};
@@ -29,7 +30,7 @@ pub struct Worker {
     shard: Shard,
     /// Shared only with the backup task, which locks it briefly.
     partition: Arc<Mutex<Partition>>,
-    counters: Arc<[CachePadded<Counters>]>,
+    common: Common,
     index: usize,
     events: Vec<Event>,
     /// Lease changes not yet committed to the store.
@@ -38,15 +39,25 @@ pub struct Worker {
     store_error_logged_ms: u64,
     /// When a stale-request drop was last logged.
     stale_logged_ms: u64,
-    audit: Option<AuditLog>,
 }
 
-/// A reply, and whether it must wait for the store commit of its batch.
+/// What every worker shares with the others and the daemon.
+#[derive(Clone)]
+pub struct Common {
+    pub counters: Arc<[CachePadded<Counters>]>,
+    pub audit: Option<AuditLog>,
+    pub offers: Arc<OfferQueue>,
+}
+
+/// A reply, and when it may leave.
 pub struct Answer {
     pub reply: Reply,
     /// The reply grants a lease (an ACK): it may only leave once the
     /// lease is durable.
     pub after_commit: bool,
+    /// Hold the reply this long (a delayed OFFER; it holds a place in the
+    /// delayed-offer queue until [`Worker::delayed_sent`]).
+    pub delay_ms: u32,
 }
 
 /// Store failures are logged at most once per this interval.
@@ -55,28 +66,27 @@ const STORE_ERROR_LOG_INTERVAL_MS: u64 = 10_000;
 const STALE_LOG_INTERVAL_MS: u64 = 60_000;
 
 impl Worker {
-    pub fn new(
-        shard: Shard,
-        partition: Arc<Mutex<Partition>>,
-        counters: Arc<[CachePadded<Counters>]>,
-        audit: Option<AuditLog>,
-    ) -> Worker {
+    pub fn new(shard: Shard, partition: Arc<Mutex<Partition>>, common: Common) -> Worker {
         let index = shard.id();
         Worker {
             shard,
             partition,
-            counters,
+            common,
             index,
             events: Vec::new(),
             pending: Vec::new(),
             store_error_logged_ms: 0,
             stale_logged_ms: 0,
-            audit,
         }
     }
 
+    /// A delayed OFFER has left (or was given up): frees its queue place.
+    pub fn delayed_sent(&self) {
+        self.common.offers.release();
+    }
+
     pub fn counters(&self) -> &Counters {
-        &self.counters[self.index]
+        &self.common.counters[self.index]
     }
 
     pub fn index(&self) -> usize {
@@ -91,7 +101,7 @@ impl Worker {
         now: u64,
         out: &mut [u8],
     ) -> Option<Answer> {
-        let c = &self.counters[self.index];
+        let c = &self.common.counters[self.index];
         Counters::add(&c.received, 1);
         let waited = now.saturating_sub(meta.arrival_ms);
         let limit = self.shard.shared().config.server.request_drop_timeout_ms;
@@ -118,7 +128,7 @@ impl Worker {
             _ => {}
         }
         let outcome = self.shard.handle(&msg, meta, now, out, &mut self.events);
-        if let Some(audit) = &self.audit {
+        if let Some(audit) = &self.common.audit {
             audit_message(audit, &msg, &self.events, outcome.change.as_ref(), now);
         }
         for e in self.events.drain(..) {
@@ -139,6 +149,14 @@ impl Worker {
             self.pending.push(change);
         }
         let reply = outcome.reply?;
+        let delay_ms = reply.delay_ms;
+        if delay_ms > 0 && !self.common.offers.try_hold() {
+            // The delayed-offer queue is full (1338): drop the DISCOVER and
+            // give its address back at once rather than at the offer timeout.
+            self.shard.cancel_offer(&msg);
+            Counters::add(&c.delay_dropped, 1);
+            return None;
+        }
         match reply.kind {
             MessageType::Offer => Counters::add(&c.offers, 1),
             MessageType::Ack => Counters::add(&c.acks, 1),
@@ -148,6 +166,7 @@ impl Worker {
         Some(Answer {
             reply,
             after_commit,
+            delay_ms,
         })
     }
 
@@ -159,7 +178,7 @@ impl Worker {
         if self.pending.is_empty() {
             return true;
         }
-        let c = &self.counters[self.index];
+        let c = &self.common.counters[self.index];
         let result = self
             .partition
             .lock()
@@ -185,7 +204,7 @@ impl Worker {
 
     /// Counts replies withheld by a failed commit.
     pub fn withheld(&self, n: u64) {
-        Counters::add(&self.counters[self.index].withheld, n);
+        Counters::add(&self.common.counters[self.index].withheld, n);
     }
 
     /// The source address of replies sent on a link: the server identifier
@@ -205,10 +224,10 @@ impl Worker {
         let before = self.pending.len();
         self.shard.poll_timers(now, &mut self.pending);
         Counters::add(
-            &self.counters[self.index].expired,
+            &self.common.counters[self.index].expired,
             (self.pending.len() - before) as u64,
         );
-        if let Some(audit) = &self.audit {
+        if let Some(audit) = &self.common.audit {
             for change in &self.pending[before..] {
                 if let LeaseChange::Expired { client, addr } = change {
                     let mut r = AuditRecord::new(AuditId::Expired, now);
@@ -317,11 +336,15 @@ mod tests {
         let partition = Partition::open(dir.join("p"), Durability::Async).unwrap();
         let counters: Arc<[CachePadded<Counters>]> =
             vec![CachePadded::new(Counters::default())].into();
+        let common = Common {
+            counters,
+            audit: None,
+            offers: Arc::new(OfferQueue::new(1000)),
+        };
         Worker::new(
             Shard::new(shared, 0),
             Arc::new(Mutex::new(partition)),
-            counters,
-            None,
+            common,
         )
     }
 

@@ -16,6 +16,8 @@
 //! that has no address cannot answer ARP). A worker with nothing to do
 //! sleeps in `io_uring_enter` until a message, a wake-up or its next timer.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -243,7 +245,11 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
 
     loop {
         let now = now_ms();
-        let sleep = deadline
+        let next = match (deadline, tx.next_delayed()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let sleep = next
             .map_or(MAX_SLEEP_MS, |d| d.saturating_sub(now))
             .min(MAX_SLEEP_MS);
         let ts = types::Timespec::new()
@@ -309,11 +315,13 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
         // One commit (one sync) for everything this wake-up changed, then
         // the ACKs that waited for it.
         tx.flush(&mut uring, &mut worker, now);
+        tx.release_delayed(&mut uring, &worker, now, false);
 
         if path.control.shutting_down() {
             // Answer what was already handed to us, then stop.
             tx.drain(&mut uring, &path, &mut worker, inbox, now);
             tx.flush(&mut uring, &mut worker, now);
+            tx.release_delayed(&mut uring, &worker, now, true);
             uring.submit_and_wait(SEND_SLOTS - tx.free.len())?;
             return Ok(());
         }
@@ -441,6 +449,9 @@ struct Sender {
     spare: Box<SendSlot>,
     /// Sends held back until the lease changes of this batch are durable.
     deferred: Vec<(u16, io_uring::squeue::Entry)>,
+    /// Delayed OFFERs by due time (ms), their sends parked in `held`.
+    delayed: BinaryHeap<Reverse<(u64, u16)>>,
+    held: Box<[Option<io_uring::squeue::Entry>]>,
 }
 
 impl Sender {
@@ -450,6 +461,8 @@ impl Sender {
             free: (0..SEND_SLOTS as u16).rev().collect(),
             spare: Box::new(new_slot()),
             deferred: Vec::with_capacity(SEND_SLOTS),
+            delayed: BinaryHeap::new(),
+            held: (0..SEND_SLOTS).map(|_| None).collect(),
         }
     }
 
@@ -500,6 +513,10 @@ impl Sender {
                     worker.withheld(1);
                     return;
                 }
+                if answer.delay_ms > 0 {
+                    // No slot to hold it in: it leaves early rather than never.
+                    worker.delayed_sent();
+                }
                 let sent = prepare(
                     &mut self.spare,
                     answer.reply,
@@ -532,8 +549,31 @@ impl Sender {
         };
         if answer.after_commit {
             self.deferred.push((slot_id, entry));
+        } else if answer.delay_ms > 0 {
+            self.delayed
+                .push(Reverse((now + u64::from(answer.delay_ms), slot_id)));
+            self.held[usize::from(slot_id)] = Some(entry);
         } else {
             self.queue(uring, worker, slot_id, &entry);
+        }
+    }
+
+    /// When the next delayed OFFER is due.
+    fn next_delayed(&self) -> Option<u64> {
+        self.delayed.peek().map(|Reverse((due, _))| *due)
+    }
+
+    /// Sends the delayed OFFERs due at `now` (all of them when `all`).
+    fn release_delayed(&mut self, uring: &mut IoUring, worker: &Worker, now: u64, all: bool) {
+        while let Some(&Reverse((due, slot_id))) = self.delayed.peek() {
+            if due > now && !all {
+                break;
+            }
+            self.delayed.pop();
+            if let Some(entry) = self.held[usize::from(slot_id)].take() {
+                self.queue(uring, worker, slot_id, &entry);
+            }
+            worker.delayed_sent();
         }
     }
 

@@ -134,5 +134,9 @@ fn offer_reply(
     options: &OptionSet,
     out: &mut [u8],
 ) -> super::Reply {
-    reply::lease(cx, MessageType::Offer, held.addr, scope, options, out)
+    let offer = reply::lease(cx, MessageType::Offer, held.addr, scope, options, out);
+    super::Reply {
+        delay_ms: scope.offer_delay_ms,
+        ..offer
+    }
 }

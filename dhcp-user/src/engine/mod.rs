@@ -55,6 +55,8 @@ pub struct Reply {
     /// Bytes of the buffer the reply occupies.
     pub len: usize,
     pub dest: Destination,
+    /// Milliseconds to hold the reply back (a delayed-offer scope).
+    pub delay_ms: u32,
 }
 
 /// A change to durable lease state: must be stored before the reply leaves.
@@ -360,5 +362,19 @@ impl Ctx<'_, '_> {
         self.config().server.server_id == Some(id)
             || id == self.meta.iface_addr
             || id == self.meta.dst
+    }
+}
+
+impl Shard {
+    /// Withdraws the offer just made to the sender of `msg` (its reply will
+    /// not be sent), so the address is free again at once.
+    pub fn cancel_offer(&mut self, msg: &Message<'_>) {
+        let Some(key) = ClientKey::of(msg) else {
+            return;
+        };
+        let hash = self.shared.hash_key(key.as_bytes());
+        if let Some(rec) = self.local.table.find(key.as_bytes(), hash) {
+            self.local.withdraw_offer(&self.shared, rec);
+        }
     }
 }

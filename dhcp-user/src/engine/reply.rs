@@ -173,6 +173,7 @@ pub fn write(msg: &Message<'_>, spec: &ReplySpec<'_>, out: &mut [u8]) -> Reply {
         kind: spec.kind,
         len,
         dest: destination(msg, spec.kind, spec.yiaddr),
+        delay_ms: 0,
     }
 }
 
