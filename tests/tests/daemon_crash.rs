@@ -97,12 +97,14 @@ fn acked_leases_survive_kill_9() {
         for _ in 0..PROBES {
             let client = next_client;
             next_client += 1;
-            let addr = dora(&relay, client).unwrap_or_else(|| {
-                panic!(
-                    "round {round}: no lease for a new client\n{}",
-                    daemon.tail()
-                )
-            });
+            let addr = relay
+                .dora(0x5000_0000 | client, mac_of(client), Duration::from_secs(3))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "round {round}: no lease for a new client\n{}",
+                        daemon.tail()
+                    )
+                });
             if let Some(other) = holder.insert(addr, client) {
                 panic!(
                     "round {round}: {addr} given to new client {client} while client {other} holds it (a lease was lost)"

@@ -11,7 +11,7 @@ use tests::addr::{GIADDR, LAN_FIRST, LAN_LAST, SERVER_DIRECT, SERVER_DIRECT_IF, 
 use tests::dhcp::{ClientMessage, Probe, Relay};
 use tests::{Daemon, Topology, can_run};
 
-const DELAY_MS: u64 = 400;
+const DELAY_MS: u64 = 1000;
 
 fn config(limit: usize) -> String {
     format!(
@@ -82,7 +82,7 @@ fn full_delay_queue_drops_delayed_discovers_but_not_undelayed_ones() {
     // While the delayed queue is full, the undelayed scope answers at once.
     let direct = probe.exchange(
         &ClientMessage::discover(0x9999, [0x02, 0, 0, 0, 0x99, 0x99]),
-        Duration::from_millis(DELAY_MS / 2),
+        Duration::from_millis(DELAY_MS * 7 / 10),
     );
     let offer = direct
         .expect("probe I/O")
