@@ -677,7 +677,22 @@ fn prepare<'s>(
         };
         frame::write_headers(&mut slot.buf, &addrs, reply.len)
     };
+    // The client's hardware address, from the reply just written (BOOTP
+    // header: hlen at 2, chaddr at 28).
+    let reply_hlen = slot.buf[HEADROOM + 2];
+    let reply_chaddr: [u8; 6] = slot.buf[HEADROOM + 28..HEADROOM + 34]
+        .try_into()
+        .expect("6 bytes");
     let (dst_mac, dst_ip) = match reply.dest {
+        // A client on one of this link's subnets: straight to its MAC, so
+        // renewals of thousands of clients never depend on the kernel's
+        // neighbour table (1,024 entries by default: beyond it, unicast
+        // replies through the kernel are lost).
+        Destination::Unicast(to)
+            if reply_hlen == 6 && link.iface.addrs.iter().any(|n| n.contains(to.ip())) =>
+        {
+            (reply_chaddr, *to.ip())
+        }
         Destination::Relay(to) | Destination::Unicast(to) => {
             slot.addr = udp::sockaddr(to);
             slot.iov = libc::iovec {
