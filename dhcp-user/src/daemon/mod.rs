@@ -34,8 +34,8 @@ use crate::state::Shared;
 use crate::store::{Durability, Partition, backup};
 use config::ServerParams;
 use counters::{Counters, Totals};
-use std::sync::Mutex;
 use offer_queue::OfferQueue;
+use std::sync::Mutex;
 use worker::{Common, Worker};
 
 /// Which datapath to run.
