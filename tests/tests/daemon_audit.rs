@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tests::addr::{GIADDR, SERVER_DIRECT_IF, SERVER_RELAY_IF, SERVER_RELAY};
+use tests::addr::{GIADDR, SERVER_DIRECT_IF, SERVER_RELAY, SERVER_RELAY_IF};
 use tests::dhcp::{ClientMessage, Relay};
 use tests::{Daemon, Topology, can_run};
 
@@ -31,7 +31,10 @@ options = {{ routers = ["{GIADDR}"] }}
     let mac = [0x02, 0, 0, 0xaa, 0xbb, 0x01];
     let timeout = Duration::from_secs(2);
     let addr = relay.dora(0x4242, mac, timeout).expect("lease");
-    assert_eq!(relay.renew(0x4243, mac, addr, timeout).map(|r| r.1), Some(addr));
+    assert_eq!(
+        relay.renew(0x4243, mac, addr, timeout).map(|r| r.1),
+        Some(addr)
+    );
     let release = ClientMessage {
         kind: dhcp_wire::MessageType::Release,
         ciaddr: addr,
@@ -50,13 +53,28 @@ options = {{ routers = ["{GIADDR}"] }}
     daemon.stop().expect("clean stop");
 
     let dir = topo.scratch.path().join("state/audit");
-    let files: Vec<_> = std::fs::read_dir(&dir).expect("audit directory").flatten().map(|e| e.path()).collect();
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("audit directory")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     assert_eq!(files.len(), 1, "one file for today: {files:?}");
     let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
-    assert!(name.starts_with("DhcpSrvLog-") && name.ends_with(".log"), "{name}");
+    assert!(
+        name.starts_with("DhcpSrvLog-") && name.ends_with(".log"),
+        "{name}"
+    );
     let text = std::fs::read_to_string(&files[0]).unwrap();
-    let rows: Vec<Vec<&str>> = text.lines().skip_while(|l| *l != COLUMNS).skip(1).map(|l| l.split(',').collect()).collect();
-    assert!(rows.iter().all(|r| r.len() == 19), "every row has the 19 columns: {text}");
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip_while(|l| *l != COLUMNS)
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert!(
+        rows.iter().all(|r| r.len() == 19),
+        "every row has the 19 columns: {text}"
+    );
     let ids: Vec<&str> = rows.iter().map(|r| r[0]).collect();
     assert_eq!(ids, ["00", "10", "11", "12", "15", "01"], "{text}");
     let (assign, release) = (&rows[1], &rows[3]);
@@ -64,5 +82,8 @@ options = {{ routers = ["{GIADDR}"] }}
     assert_eq!(assign[6], "020000AABB01");
     assert_eq!(assign[8], "16962", "transaction id 0x4242 in decimal");
     assert_eq!(release[4], addr.to_string());
-    assert!(assign[1].len() == 8 && assign[2].len() == 8, "MM/DD/YY and HH:MM:SS: {assign:?}");
+    assert!(
+        assign[1].len() == 8 && assign[2].len() == 8,
+        "MM/DD/YY and HH:MM:SS: {assign:?}"
+    );
 }
