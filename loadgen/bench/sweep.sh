@@ -13,6 +13,7 @@
 #            [--mode relay|direct] [--rates "10000 20000 ..."] [--period S]
 #            [--clients N] [--bin-dir DIR] [--xdhcpd PATH]
 #            [--datapath uring|xdp] [--napi threaded|softirq] [--keep DIR]
+#            [--durability sync|async] [--state-on tmpfs|disk]
 #
 # Topology (created here, deleted on exit, nothing on the host's interfaces):
 #   netns xlg-srv-PID: veth ls0 198.18.0.1/16, route 198.19.0.0/16 via the
@@ -52,6 +53,10 @@ CLIENTS=50000
 BIN_DIR="$REPO/target/release"
 XDHCPD=""
 DATAPATH=uring
+# xdhcpd's lease store: durability mode, and where its state dir lives
+# (tmpfs makes a sync free; disk measures what sync costs).
+DURABILITY=sync
+STATE_ON=tmpfs
 NAPI=threaded
 KEEP=""
 while [ $# -gt 0 ]; do
@@ -64,6 +69,8 @@ while [ $# -gt 0 ]; do
         --bin-dir) BIN_DIR="$2"; shift ;;
         --xdhcpd) XDHCPD="$2"; shift ;;
         --datapath) DATAPATH="$2"; shift ;;
+        --durability) DURABILITY="$2"; shift ;;
+        --state-on) STATE_ON="$2"; shift ;;
         --napi) NAPI="$2"; shift ;;
         --keep) KEEP="$2"; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -86,7 +93,11 @@ fi
 SRV=xlg-srv-$$
 CLI=xlg-cli-$$
 RUN="${KEEP:-$(mktemp -d /tmp/xlg-sweep.XXXXXX)}"
-SHM="$(mktemp -d /dev/shm/xlg-state.XXXXXX)"
+if [ "$STATE_ON" = disk ]; then
+    SHM="$(mktemp -d /var/tmp/xlg-state.XXXXXX)"
+else
+    SHM="$(mktemp -d /dev/shm/xlg-state.XXXXXX)"
+fi
 mkdir -p "$RUN"
 SERVER_PID=""
 
@@ -149,6 +160,7 @@ start_server() { # $1 = step name
 [server]
 interfaces = ["ls0"]
 state_dir = "$state"
+durability = "$DURABILITY"
 lease_time = "1d"
 offer_timeout = "60s"
 
