@@ -23,6 +23,7 @@ use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 use io_uring::{IoUring, cqueue, opcode, types};
@@ -46,6 +47,10 @@ const SEND_SLOTS: usize = 512;
 const HEADROOM: usize = frame::header_len(0);
 /// Messages waiting for a busy worker before new ones are dropped.
 const INBOX_CAPACITY: usize = 8192;
+/// Longest an ACK waits for others to share its commit's sync.
+const COMMIT_LINGER: Duration = Duration::from_micros(500);
+/// Held-back ACKs that make a commit worth its sync without waiting more.
+const COMMIT_BATCH: usize = 64;
 /// Longest sleep without a timer due: bounds how late a reload or shutdown
 /// flag can be seen if a wake-up were ever lost.
 const MAX_SLEEP_MS: u64 = 1000;
@@ -249,12 +254,18 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let sleep = next
-            .map_or(MAX_SLEEP_MS, |d| d.saturating_sub(now))
-            .min(MAX_SLEEP_MS);
+        let sleep_ns = match tx.linger_left() {
+            // ACKs wait for a commit: only until the linger is over.
+            Some(left) => left.as_nanos() as u64,
+            None => {
+                next.map_or(MAX_SLEEP_MS, |d| d.saturating_sub(now))
+                    .min(MAX_SLEEP_MS)
+                    * 1_000_000
+            }
+        };
         let ts = types::Timespec::new()
-            .sec(sleep / 1000)
-            .nsec(((sleep % 1000) * 1_000_000) as u32);
+            .sec(sleep_ns / 1_000_000_000)
+            .nsec((sleep_ns % 1_000_000_000) as u32);
         match uring
             .submitter()
             .submit_with_args(1, &types::SubmitArgs::new().timespec(&ts))
@@ -312,9 +323,12 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
             }
         }
         deadline = worker.tick(now);
-        // One commit (one sync) for everything this wake-up changed, then
-        // the ACKs that waited for it.
-        tx.flush(&mut uring, &mut worker, now);
+        // One commit (one sync) for the lease changes of this wake-up and
+        // of the few before it (group commit, see `Sender::linger_left`),
+        // then the ACKs that waited for it.
+        if tx.linger_left().is_none() {
+            tx.flush(&mut uring, &mut worker, now);
+        }
         tx.release_delayed(&mut uring, &worker, now, false);
 
         if path.control.shutting_down() {
@@ -449,6 +463,8 @@ struct Sender {
     spare: Box<SendSlot>,
     /// Sends held back until the lease changes of this batch are durable.
     deferred: Vec<(u16, io_uring::squeue::Entry)>,
+    /// When the oldest of `deferred` was held back.
+    deferred_since: Option<Instant>,
     /// Delayed OFFERs by due time (ms), their sends parked in `held`.
     delayed: BinaryHeap<Reverse<(u64, u16)>>,
     held: Box<[Option<io_uring::squeue::Entry>]>,
@@ -461,6 +477,7 @@ impl Sender {
             free: (0..SEND_SLOTS as u16).rev().collect(),
             spare: Box::new(new_slot()),
             deferred: Vec::with_capacity(SEND_SLOTS),
+            deferred_since: None,
             delayed: BinaryHeap::new(),
             held: (0..SEND_SLOTS).map(|_| None).collect(),
         }
@@ -548,6 +565,7 @@ impl Sender {
             return;
         };
         if answer.after_commit {
+            self.deferred_since.get_or_insert_with(Instant::now);
             self.deferred.push((slot_id, entry));
         } else if answer.delay_ms > 0 {
             self.delayed
@@ -590,9 +608,28 @@ impl Sender {
         }
     }
 
+    /// How much longer held-back ACKs may wait for company before their
+    /// commit; `None` when it is time to commit (or nothing waits).
+    ///
+    /// A sync costs about the same for one lease as for hundreds (see
+    /// docs/BENCHMARKS.md), and at moderate rates a worker wakes for almost
+    /// every datagram: committing at once would pay one sync per lease. So
+    /// ACKs wait up to `COMMIT_LINGER` for more, unless a batch is already
+    /// large.
+    fn linger_left(&self) -> Option<Duration> {
+        let since = self.deferred_since?;
+        if self.deferred.len() >= COMMIT_BATCH {
+            return None;
+        }
+        COMMIT_LINGER
+            .checked_sub(since.elapsed())
+            .filter(|d| !d.is_zero())
+    }
+
     /// Commits the worker's pending lease changes, then releases the ACKs
     /// that waited for them; if the commit fails, those ACKs are dropped.
     fn flush(&mut self, uring: &mut IoUring, worker: &mut Worker, now: u64) {
+        self.deferred_since = None;
         let durable = worker.commit(now);
         let deferred = std::mem::take(&mut self.deferred);
         if !durable {
