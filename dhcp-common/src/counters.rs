@@ -17,21 +17,36 @@ pub const COUNTERS_MAP: &str = "COUNTERS";
 pub enum Counter {
     /// Every frame the program ran on.
     Frames = 0,
-    /// IPv4 UDP frames to port 67 (DHCP server) that carry a UDP header.
+    /// IPv4 UDP frames to the server port (67 unless configured otherwise,
+    /// see [`crate::maps::ConfigSlot::Port`]) that carry a UDP header.
     Dhcp = 1,
-    /// Frames handed on to the kernel stack (`XDP_PASS`).
+    /// Frames handed on to the kernel stack (`XDP_PASS`), whatever the
+    /// reason: not DHCP, malformed, or a redirect that failed.
     Passed = 2,
-    /// Frames whose Ethernet, IPv4 or UDP header is truncated or invalid.
+    /// Frames whose Ethernet, VLAN, IPv4 or UDP header is truncated or
+    /// invalid.
     Malformed = 3,
+    /// DHCP frames redirected to a worker's AF_XDP socket.
+    Redirected = 4,
+    /// DHCP frames that could not be redirected: no socket in the slot
+    /// (not yet, or no longer, set up by userspace) or no worker count
+    /// configured. They are passed to the kernel instead.
+    RedirectFailed = 5,
 }
 
 impl Counter {
     /// Number of slots in the map.
-    pub const COUNT: u32 = 4;
+    pub const COUNT: u32 = 6;
 
     /// Every counter, in slot order.
-    pub const ALL: [Self; Self::COUNT as usize] =
-        [Self::Frames, Self::Dhcp, Self::Passed, Self::Malformed];
+    pub const ALL: [Self; Self::COUNT as usize] = [
+        Self::Frames,
+        Self::Dhcp,
+        Self::Passed,
+        Self::Malformed,
+        Self::Redirected,
+        Self::RedirectFailed,
+    ];
 
     /// The slot index of this counter.
     #[inline(always)]

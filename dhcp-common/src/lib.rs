@@ -7,4 +7,5 @@
 #![no_std]
 
 pub mod counters;
+pub mod maps;
 pub mod steer;

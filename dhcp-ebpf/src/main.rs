@@ -1,9 +1,18 @@
 //! The xdhcpd XDP program.
 //!
-//! Runs on every frame of the interface it is attached to, classifies it
-//! (see [`classify`]) and counts it in the per-CPU `COUNTERS` map, whose
-//! layout is `dhcp_common::counters`. Every frame goes on to the kernel
-//! stack (`XDP_PASS`).
+//! Runs on every frame of the interface it is attached to and classifies
+//! it (see `dhcp_ebpf::classify`). A DHCP frame to the server port goes to
+//! the AF_XDP socket of the worker that owns the client: slot
+//! `dhcp_common::maps::xsk_slot(queue, workers, hash)` of `XSKS`, where
+//! `hash` is the steering hash of the client key, the same value userspace
+//! computes. Everything else — and a DHCP frame whose slot holds no socket
+//! — goes on to the kernel stack (`XDP_PASS`), so ARP, ICMP and the
+//! server's other traffic are untouched. Every decision is counted in the
+//! per-CPU `COUNTERS` map (`dhcp_common::counters`).
+//!
+//! Userspace sets the worker count and the server port in `CONFIG`
+//! (`dhcp_common::maps::ConfigSlot`) before it attaches the program; until
+//! then nothing is classified as DHCP.
 //!
 //! It logs through aya-log only on errors, never per packet: the log ring is
 //! shared by all CPUs and would cost more than the program itself.
@@ -16,33 +25,64 @@
 #![cfg_attr(target_arch = "bpf", no_std)]
 #![cfg_attr(target_arch = "bpf", no_main)]
 
-mod classify;
-
 use aya_ebpf::{
     bindings::xdp_action::XDP_PASS,
+    helpers::generated::bpf_xdp_load_bytes,
     macros::{map, xdp},
-    maps::PerCpuArray,
+    maps::{Array, PerCpuArray, XskMap},
     programs::XdpContext,
 };
 use aya_log_ebpf::error;
-use dhcp_common::counters::Counter;
-
-use crate::classify::{Class, Packet, classify};
+use dhcp_common::{
+    counters::Counter,
+    maps::{ConfigSlot, xsk_slot},
+};
+use dhcp_ebpf::classify::{Class, Packet, classify};
 
 /// The counters; its name is `dhcp_common::counters::COUNTERS_MAP`.
 #[map]
 static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(Counter::COUNT, 0);
 
+/// The AF_XDP sockets, `workers` per receive queue; its name is
+/// `dhcp_common::maps::XSKS_MAP`. Userspace sizes it at load time (queues
+/// × workers).
+#[map]
+static XSKS: XskMap = XskMap::with_max_entries(1, 0);
+
+/// Worker count and server port; its name is `dhcp_common::maps::CONFIG_MAP`.
+#[map]
+static CONFIG: Array<u32> = Array::with_max_entries(ConfigSlot::COUNT, 0);
+
 #[xdp]
 pub fn xdhcpd(ctx: XdpContext) -> u32 {
     count(&ctx, Counter::Frames);
-    match classify(&ctx) {
-        Class::Dhcp => count(&ctx, Counter::Dhcp),
+    let port = config(ConfigSlot::Port) as u16;
+    match classify(&Frame(&ctx), port) {
+        Class::Dhcp { hash } => {
+            count(&ctx, Counter::Dhcp);
+            let workers = config(ConfigSlot::Workers);
+            if workers != 0 {
+                let slot = xsk_slot(ctx.rx_queue_index(), workers, hash);
+                // On failure (no socket in the slot) the helper returns the
+                // action in the flags: pass, so the frame is not lost.
+                if let Ok(action) = XSKS.redirect(slot, u64::from(XDP_PASS)) {
+                    count(&ctx, Counter::Redirected);
+                    return action;
+                }
+            }
+            count(&ctx, Counter::RedirectFailed);
+        }
         Class::Malformed => count(&ctx, Counter::Malformed),
         Class::Other => {}
     }
     count(&ctx, Counter::Passed);
     XDP_PASS
+}
+
+/// A configuration slot; 0 ("not set up") if the slot is missing.
+#[inline(always)]
+fn config(slot: ConfigSlot) -> u32 {
+    CONFIG.get(slot.index()).copied().unwrap_or(0)
 }
 
 /// Adds one to this CPU's slot of `counter`.
@@ -59,11 +99,15 @@ fn count(ctx: &XdpContext, counter: Counter) {
     }
 }
 
-impl Packet for XdpContext {
+/// The frame an `XdpContext` points at, read with the bounds checks the
+/// verifier requires.
+struct Frame<'c>(&'c XdpContext);
+
+impl Packet for Frame<'_> {
     #[inline(always)]
     fn bytes<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
-        let start = self.data();
-        let end = self.data_end();
+        let start = self.0.data();
+        let end = self.0.data_end();
         // The verifier accepts the read below only because this comparison
         // of `start + offset + N` against `data_end` dominates it.
         if start + offset + N > end {
@@ -72,6 +116,23 @@ impl Packet for XdpContext {
         // SAFETY: `[start + offset, start + offset + N)` lies inside the
         // frame, checked just above; packet memory has no alignment.
         Some(unsafe { core::ptr::read_unaligned((start + offset) as *const [u8; N]) })
+    }
+
+    #[inline(always)]
+    fn load(&self, offset: usize, buf: &mut [u8]) -> Option<()> {
+        // Offsets and lengths of one frame fit in u32 (frames are at most
+        // a page); the helper rejects anything out of the frame.
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes, which is
+        // all the helper writes; the context pointer is the program's own.
+        let rc = unsafe {
+            bpf_xdp_load_bytes(
+                self.0.ctx,
+                offset as u32,
+                buf.as_mut_ptr().cast(),
+                buf.len() as u32,
+            )
+        };
+        (rc == 0).then_some(())
     }
 }
 

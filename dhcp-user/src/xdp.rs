@@ -1,4 +1,5 @@
-//! The XDP program in front of the server: load, attach, read counters.
+//! The XDP program in front of the server: load, configure, attach, fill
+//! the socket map, read counters.
 //!
 //! Owns the `dhcp-ebpf` object embedded at build time and, per instance,
 //! one loaded copy of it attached to one interface: the program, its maps,
@@ -7,21 +8,26 @@
 //! detaches it and frees all of that.
 //!
 //! It must never interpret packets (the program does; userspace only reads
-//! what the program counted), never touch an interface it was not given,
+//! what the program counted), never open AF_XDP sockets (the datapath does
+//! and hands their descriptors over), never touch an interface it was not
+//! given,
 //! and never leave a program attached behind it: attaching goes through a
 //! bpf_link, which the kernel removes when its last descriptor closes, even
 //! if the process dies.
 
 mod log_forwarder;
 
-use std::fmt;
+use std::{fmt, os::fd::BorrowedFd};
 
 use aya::{
-    Ebpf, EbpfError,
-    maps::{MapData, MapError, PerCpuArray},
+    Ebpf, EbpfError, EbpfLoader,
+    maps::{Array, MapData, MapError, PerCpuArray, XskMap},
     programs::{ProgramError, Xdp},
 };
-use dhcp_common::counters::{COUNTERS_MAP, Counter};
+use dhcp_common::{
+    counters::{COUNTERS_MAP, Counter},
+    maps::{CONFIG_MAP, ConfigSlot, XSKS_MAP},
+};
 use thiserror::Error;
 
 use self::log_forwarder::LogForwarder;
@@ -61,6 +67,18 @@ impl fmt::Display for XdpMode {
     }
 }
 
+/// What the program steers, set before it is attached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Steering {
+    /// AF_XDP sockets (one per worker) on each receive queue.
+    pub workers: u32,
+    /// Receive queues of the interface: the socket map has `queues ×
+    /// workers` slots.
+    pub queues: u32,
+    /// The UDP port the server answers on.
+    pub port: u16,
+}
+
 /// The program's counters, summed over all CPUs (see
 /// `dhcp_common::counters::Counter` for what each one counts).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -69,6 +87,8 @@ pub struct XdpCounters {
     pub dhcp: u64,
     pub passed: u64,
     pub malformed: u64,
+    pub redirected: u64,
+    pub redirect_failed: u64,
 }
 
 #[derive(Debug, Error)]
@@ -94,6 +114,13 @@ pub enum XdpError {
         #[source]
         source: Box<ProgramError>,
     },
+    #[error("{iface}: cannot set up the XDP program's {map} map")]
+    Map {
+        iface: String,
+        map: &'static str,
+        #[source]
+        source: Box<MapError>,
+    },
     #[error("{iface}: cannot read the XDP counters")]
     Counters {
         iface: String,
@@ -108,24 +135,52 @@ pub enum XdpError {
     },
 }
 
+impl XdpError {
+    /// Whether attaching failed because the interface already has an XDP
+    /// program: another xdhcpd, or another tool (the kernel says EBUSY, or
+    /// EEXIST when the other program runs in the other mode).
+    pub fn is_busy(&self) -> bool {
+        let Self::Attach { source, .. } = self else {
+            return false;
+        };
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&**source);
+        while let Some(err) = cause {
+            if let Some(io) = err.downcast_ref::<std::io::Error>()
+                && matches!(io.raw_os_error(), Some(libc::EBUSY | libc::EEXIST))
+            {
+                return true;
+            }
+            cause = err.source();
+        }
+        false
+    }
+}
+
 /// The XDP program, loaded and attached to one interface.
 pub struct XdpProgram {
     // Held for its drop, which detaches the program (and is declared first
     // so that it happens before the rest goes away).
     _ebpf: Ebpf,
     counters: PerCpuArray<MapData, u64>,
+    sockets: XskMap<MapData>,
     _log: LogForwarder,
     iface: String,
 }
 
 impl XdpProgram {
-    /// Loads a fresh copy of the program (with zeroed counters) and attaches
-    /// it to `iface` in `mode`. Needs CAP_BPF and CAP_NET_ADMIN.
-    pub fn attach(iface: &str, mode: XdpMode) -> Result<Self, XdpError> {
-        let mut ebpf = Ebpf::load(OBJECT).map_err(|source| XdpError::Load {
-            iface: iface.to_owned(),
-            source: source.into(),
-        })?;
+    /// Loads a fresh copy of the program (with zeroed counters), configures
+    /// it with `steering` and attaches it to `iface` in `mode`. Until
+    /// [`Self::set_socket`] fills a slot, the DHCP frames steered to it go
+    /// to the kernel. Needs CAP_BPF and CAP_NET_ADMIN.
+    pub fn attach(iface: &str, mode: XdpMode, steering: Steering) -> Result<Self, XdpError> {
+        let slots = steering.queues.max(1) * steering.workers.max(1);
+        let mut ebpf = EbpfLoader::new()
+            .map_max_entries(XSKS_MAP, slots)
+            .load(OBJECT)
+            .map_err(|source| XdpError::Load {
+                iface: iface.to_owned(),
+                source: source.into(),
+            })?;
         // Taken before the program loads: the program refers to the log map,
         // which must stay open, and the forwarder keeps it.
         let log = LogForwarder::start(&mut ebpf, iface).map_err(|source| XdpError::Log {
@@ -147,6 +202,23 @@ impl XdpProgram {
             iface: iface.to_owned(),
             source: source.into(),
         })?;
+        configure(&mut ebpf, iface, steering)?;
+        let sockets = ebpf.take_map(XSKS_MAP).ok_or_else(|| XdpError::Object {
+            iface: iface.to_owned(),
+            what: "socket map",
+        })?;
+        let sockets = XskMap::try_from(sockets).map_err(|source| XdpError::Map {
+            iface: iface.to_owned(),
+            map: XSKS_MAP,
+            source: source.into(),
+        })?;
+        let program: &mut Xdp = ebpf
+            .program_mut(PROGRAM)
+            .and_then(|p| p.try_into().ok())
+            .ok_or_else(|| XdpError::Object {
+                iface: iface.to_owned(),
+                what: "program `xdhcpd`",
+            })?;
         // The link stays owned by the program, so dropping `ebpf` detaches.
         program
             .attach(iface, mode.aya())
@@ -168,9 +240,23 @@ impl XdpProgram {
         Ok(Self {
             _ebpf: ebpf,
             counters,
+            sockets,
             _log: log,
             iface: iface.to_owned(),
         })
+    }
+
+    /// Puts an AF_XDP socket into slot `slot` of the socket map (see
+    /// `dhcp_common::maps::xsk_slot`). The map holds its own reference to
+    /// the socket until the program is dropped.
+    pub fn set_socket(&mut self, slot: u32, socket: BorrowedFd<'_>) -> Result<(), XdpError> {
+        self.sockets
+            .set(slot, socket, 0)
+            .map_err(|source| XdpError::Map {
+                iface: self.iface.clone(),
+                map: XSKS_MAP,
+                source: source.into(),
+            })
     }
 
     /// Reads every counter, summed over the CPUs.
@@ -193,10 +279,32 @@ impl XdpProgram {
                 Counter::Dhcp => out.dhcp = total,
                 Counter::Passed => out.passed = total,
                 Counter::Malformed => out.malformed = total,
+                Counter::Redirected => out.redirected = total,
+                Counter::RedirectFailed => out.redirect_failed = total,
             }
         }
         Ok(out)
     }
+}
+
+/// Writes `steering` into the program's configuration map.
+fn configure(ebpf: &mut Ebpf, iface: &str, steering: Steering) -> Result<(), XdpError> {
+    let map_error = |source: MapError| XdpError::Map {
+        iface: iface.to_owned(),
+        map: CONFIG_MAP,
+        source: source.into(),
+    };
+    let map = ebpf.map_mut(CONFIG_MAP).ok_or_else(|| XdpError::Object {
+        iface: iface.to_owned(),
+        what: "configuration map",
+    })?;
+    let mut config: Array<&mut MapData, u32> = Array::try_from(map).map_err(map_error)?;
+    config
+        .set(ConfigSlot::Workers.index(), steering.workers, 0)
+        .map_err(map_error)?;
+    config
+        .set(ConfigSlot::Port.index(), u32::from(steering.port), 0)
+        .map_err(map_error)
 }
 
 impl fmt::Debug for XdpProgram {

@@ -90,7 +90,15 @@ fn with_state_dir(config: &str, dir: &Path) -> String {
     }
 }
 
-/// A running daemon (`run --datapath uring --workers 2 --log-format json`).
+/// The datapath the daemons of this test run use: `XDHCPD_TEST_DATAPATH`
+/// (`uring`, `xdp-native`, `xdp-generic`, …: any `--datapath` value), else
+/// `uring`. `cargo xtask test` runs the daemon suite once per datapath.
+pub fn datapath() -> String {
+    env::var("XDHCPD_TEST_DATAPATH").unwrap_or_else(|_| "uring".to_owned())
+}
+
+/// A running daemon (`run --datapath <datapath()> --workers 2 --log-format
+/// json`).
 pub struct Daemon {
     child: Child,
     config: PathBuf,
@@ -98,9 +106,15 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Writes `config` to `dir`, starts the daemon in `ns` and waits for it
-    /// to log event 1024.
+    /// Writes `config` to `dir`, starts the daemon in `ns` on the datapath
+    /// [`datapath`] names and waits for it to log event 1024.
     pub fn start(ns: &Namespace, dir: &Path, config: &str) -> Result<Self> {
+        Self::start_on(ns, dir, config, &datapath())
+    }
+
+    /// [`Self::start`] on the datapath `datapath` (a `--datapath` value),
+    /// for tests of one datapath in particular.
+    pub fn start_on(ns: &Namespace, dir: &Path, config: &str, datapath: &str) -> Result<Self> {
         let config_path = dir.join("xdhcpd.toml");
         fs::write(&config_path, with_state_dir(config, dir))
             .context("writing the daemon's config")?;
@@ -114,7 +128,7 @@ impl Daemon {
             .arg(&config_path)
             .args([
                 "--datapath",
-                "uring",
+                datapath,
                 "--workers",
                 "2",
                 "--log-format",
@@ -130,18 +144,31 @@ impl Daemon {
             log,
         };
         daemon
-            .wait_ready()
+            .wait_ready(datapath)
             .with_context(|| format!("xdhcpd did not start; its log:\n{}", daemon.tail()))?;
         Ok(daemon)
     }
 
-    fn wait_ready(&mut self) -> Result<()> {
-        wait_for("event 1024 (ready)", READY_TIMEOUT, || {
+    fn wait_ready(&mut self, datapath: &str) -> Result<()> {
+        let ready = wait_for("event 1024 (ready)", READY_TIMEOUT, || {
             if let Some(status) = self.child.try_wait()? {
                 bail!("xdhcpd exited ({status}) before it was ready");
             }
-            Ok(self.events(EVENT_READY).into_iter().next().map(drop))
-        })
+            Ok(self.events(EVENT_READY).into_iter().next())
+        })?;
+        // A datapath that fell back would let the suite pass without
+        // testing what it was asked to test.
+        let running = ready.get("datapath").and_then(Value::as_str);
+        let expected = match datapath {
+            "uring" => Some("io_uring"),
+            forced @ ("xdp-native" | "xdp-generic") => Some(forced),
+            _ => None,
+        }
+        .map(str::to_owned);
+        if expected.is_some() && running.map(str::to_owned) != expected {
+            bail!("xdhcpd runs the {running:?} datapath, not {expected:?}");
+        }
+        Ok(())
     }
 
     /// The daemon's pid (for signals).

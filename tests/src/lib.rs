@@ -26,9 +26,9 @@ mod topology;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use clients::{Dhclient, Udhcpc};
-pub use daemon::{Counters, Daemon, check_config, mentions, xdhcpd_bin};
+pub use daemon::{Counters, Daemon, check_config, datapath, mentions, xdhcpd_bin};
 pub use netns::NetNs;
-pub use raw::RawSender;
+pub use raw::{RawReceiver, RawSender};
 pub use scratch::Scratch;
 pub use sys::{on_path, wait_for};
 pub use topology::{Namespace, Topology, addr};

@@ -4,7 +4,8 @@
 //! namespace tests) needs nothing else, then builds the daemon binary
 //! (cargo builds a package's binaries only for that package's own tests,
 //! and the end-to-end tests live in the `tests` package), then the whole
-//! workspace's tests with `XDHCPD_BIN` naming that binary.
+//! workspace's tests with `XDHCPD_BIN` naming that binary, then the
+//! end-to-end tests again on each XDP datapath.
 
 use std::{env, path::PathBuf};
 
@@ -22,14 +23,31 @@ pub fn run(ws: &Workspace, extra: &[String]) -> Result<()> {
         ws.cargo()
             .args(["build", "-p", "dhcp-user", "--bin", "xdhcpd"]),
     )?;
+    let bin = target_dir(ws).join("debug/xdhcpd");
     exec(
         "cargo test --workspace",
         ws.cargo()
-            .env("XDHCPD_BIN", target_dir(ws).join("debug/xdhcpd"))
+            .env("XDHCPD_BIN", &bin)
             .args(["test", "--workspace"])
             .args(extra),
-    )
+    )?;
+    // The end-to-end suite once more on each XDP datapath (the run above
+    // used io_uring): same tests, same clients, another datapath under them.
+    for datapath in XDP_DATAPATHS {
+        exec(
+            &format!("cargo test -p tests (XDHCPD_TEST_DATAPATH={datapath})"),
+            ws.cargo()
+                .env("XDHCPD_BIN", &bin)
+                .env("XDHCPD_TEST_DATAPATH", datapath)
+                .args(["test", "-p", "tests"])
+                .args(extra),
+        )?;
+    }
+    Ok(())
 }
+
+/// The `--datapath` values the end-to-end suite runs on besides io_uring.
+const XDP_DATAPATHS: [&str; 2] = ["xdp-native", "xdp-generic"];
 
 /// Where cargo puts what it builds: `CARGO_TARGET_DIR` (relative to the
 /// workspace when relative) or `<workspace>/target`.

@@ -66,7 +66,8 @@ counters! {
     forwarded,
     /// Messages lost because the owning worker's inbox was full.
     inbox_full,
-    /// Datagrams from interfaces this server does not serve.
+    /// Datagrams from interfaces this server does not serve, and (XDP
+    /// datapath) frames to the server port addressed to another host.
     foreign_interface,
     /// Leases that ran out.
     expired,

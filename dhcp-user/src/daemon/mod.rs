@@ -10,6 +10,7 @@ pub mod log;
 pub mod offer_queue;
 pub mod recovery;
 pub mod restore;
+pub mod select;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -24,10 +25,11 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use crate::audit::{AuditId, AuditLog, AuditRecord};
 use crate::catalogued;
 use crate::config::{self, Config};
+use crate::datapath::Datapath;
 use crate::datapath::iface::{self, Interface};
 use crate::datapath::packet::PacketSocket;
 use crate::datapath::udp;
-use crate::datapath::uring::{Link, UringPath};
+use crate::datapath::uring::Link;
 use crate::engine::Shard;
 use crate::events::EventId;
 use crate::state::Shared;
@@ -45,8 +47,13 @@ pub enum DatapathChoice {
     Auto,
     /// io_uring over ordinary UDP and packet sockets.
     Uring,
-    /// XDP steering and AF_XDP sockets.
+    /// XDP steering and AF_XDP sockets: native XDP, else generic; never
+    /// io_uring.
     Xdp,
+    /// XDP in native (driver) mode only.
+    XdpNative,
+    /// XDP in generic (skb) mode only.
+    XdpGeneric,
 }
 
 /// What `xdhcpd run` was asked to do.
@@ -66,10 +73,6 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
         catalogued!(EventId::InitConfigFailed, path = tracing::field::display(opts.config.display()); "cannot start: {e}");
     })?;
     warn_about(&config);
-    if opts.datapath == DatapathChoice::Xdp {
-        fatal("the XDP datapath is not part of this build yet; run with --datapath uring or auto");
-        bail!("XDP datapath unavailable");
-    }
     let links = open_links(&config)?;
     let workers = opts
         .workers
@@ -118,9 +121,8 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
     let counters: Arc<[CachePadded<Counters>]> = (0..workers)
         .map(|_| CachePadded::new(Counters::default()))
         .collect();
-    let path = Arc::new(
-        UringPath::new(udp, links, workers).context("cannot set up the io_uring datapath")?,
-    );
+    let select::Chosen { path, note } =
+        select::open(opts.datapath, udp, links, workers, opts.port)?;
     let common = Common {
         counters: Arc::clone(&counters),
         audit: audit.clone(),
@@ -130,13 +132,13 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
 
     catalogued!(
         EventId::InitAndReady,
-        datapath = "io_uring",
+        datapath = path.name(),
         workers = workers,
         interfaces = tracing::field::display(names.join(",")),
         scopes = scopes;
-        "serving DHCP on {} with {workers} worker(s), io_uring datapath{}",
+        "serving DHCP on {} with {workers} worker(s), {} datapath{note}",
         names.join(", "),
-        if opts.datapath == DatapathChoice::Auto { " (XDP not available in this build)" } else { "" }
+        path.name()
     );
     let mut housekeeping = Housekeeping::new(
         &server,
@@ -145,7 +147,7 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
         audit.clone(),
     );
     let outcome = supervise(opts, &path, &handles, workers, &mut housekeeping);
-    path.control.request_shutdown();
+    path.control().request_shutdown();
     path.wake_all();
     let mut failed = outcome.err();
     for h in handles {
@@ -156,6 +158,23 @@ pub fn run(opts: &RunOptions) -> anyhow::Result<()> {
         }
     }
     log_totals(&Totals::of(&counters));
+    if let Datapath::Xdp(xdp) = &path {
+        for (iface, counters) in xdp.counters() {
+            match counters {
+                Ok(c) => tracing::info!(
+                    iface,
+                    frames = c.frames,
+                    dhcp = c.dhcp,
+                    redirected = c.redirected,
+                    redirect_failed = c.redirect_failed,
+                    passed = c.passed,
+                    malformed = c.malformed,
+                    "final XDP counters"
+                ),
+                Err(e) => tracing::warn!(iface, "cannot read the XDP counters: {e}"),
+            }
+        }
+    }
     if let Some(audit) = &audit {
         audit.stop();
         if audit.dropped() > 0 {
@@ -220,7 +239,7 @@ fn spawn_workers(
     shards: Vec<Shard>,
     partitions: Vec<Arc<Mutex<Partition>>>,
     common: &Common,
-    path: &Arc<UringPath>,
+    path: &Datapath,
 ) -> anyhow::Result<Vec<WorkerHandle>> {
     let cores = core_affinity::get_core_ids().unwrap_or_default();
     shards
@@ -229,7 +248,7 @@ fn spawn_workers(
         .enumerate()
         .map(|(i, (shard, partition))| {
             let worker = Worker::new(shard, partition, common.clone());
-            let path = Arc::clone(path);
+            let path = path.clone();
             let core = (!cores.is_empty()).then(|| cores[i % cores.len()]);
             std::thread::Builder::new()
                 .name(format!("xdhcpd-w{i}"))
@@ -237,7 +256,7 @@ fn spawn_workers(
                     if let Some(core) = core {
                         core_affinity::set_for_current(core);
                     }
-                    crate::datapath::uring::run(worker, path)
+                    path.run(worker)
                 })
                 .context("cannot start a worker thread")
         })
@@ -248,7 +267,7 @@ fn spawn_workers(
 /// error if a worker stops on its own.
 fn supervise(
     opts: &RunOptions,
-    path: &UringPath,
+    path: &Datapath,
     handles: &[WorkerHandle],
     workers: usize,
     housekeeping: &mut Housekeeping,
@@ -275,12 +294,12 @@ fn supervise(
 
 /// SIGHUP: a valid new configuration replaces the running one, leases
 /// carried over; an invalid one is refused and the old one keeps running.
-fn reload(opts: &RunOptions, path: &UringPath, workers: usize) {
+fn reload(opts: &RunOptions, path: &Datapath, workers: usize) {
     match config::load(&opts.config) {
         Ok(config) => {
             warn_about(&config);
             let scopes = config.scopes.len();
-            path.control
+            path.control()
                 .publish_reload(Arc::new(Shared::new(Arc::new(config), workers)));
             path.wake_all();
             tracing::info!(scopes, "configuration reloaded");

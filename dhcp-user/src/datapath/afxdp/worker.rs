@@ -1,0 +1,475 @@
+//! One worker's loop on the AF_XDP datapath: receive a batch from each of
+//! its sockets, answer in place, commit, transmit, give frames back.
+//!
+//! Mirrors the io_uring loop (`datapath::uring::run`): the same `Worker`
+//! calls, one store commit (group commit: ACKs linger up to 500 µs, or
+//! until 64 wait, so one sync serves many) before the ACKs that waited for
+//! it leave, delayed OFFERs held in their frames until due, timers, reload
+//! barrier and shutdown. The differences are the
+//! frames: a request's frame is parsed (`datapath::frame`), its payload
+//! copied aside, and the reply written into the same frame, headers
+//! included (both checksums complete, the request's VLAN tags kept,
+//! addressed per RFC 2131 §4.1 at layer 2: chaddr for a client without an
+//! address, broadcast, or back to the request's source MAC — the relay or
+//! router it came through, or the client itself).
+//!
+//! The XDP program's hash agrees with userspace for every message clients
+//! send in practice, but not for all (option 61 after 32 options, split or
+//! in an overloaded field: see `dhcp_ebpf::classify::client_hash`); the
+//! worker checks the owner and passes a misrouted frame to its owner's
+//! inbox, so a client is always handled by one worker whatever the
+//! program computed.
+//!
+//! It never allocates per packet: frames are named by their offset, and
+//! the batch vectors are reused.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use xdpilone::xdp::XdpDesc;
+
+use super::umem::{FRAME_SIZE, SocketRings, tx_desc};
+use super::{Forwarded, XdpPath};
+use crate::daemon::counters::Counters;
+use crate::daemon::worker::{Worker, now_ms};
+use crate::datapath::frame::{self, FrameAddrs};
+use crate::datapath::udp;
+use crate::engine::{Destination, RecvMeta, steering_key};
+
+/// Descriptors taken from an RX ring per wake-up and socket.
+const RX_BATCH: u32 = 64;
+/// Longest sleep without a timer due (see `uring::MAX_SLEEP_MS`).
+const MAX_SLEEP_MS: u64 = 1000;
+/// Sleep while sent frames have not come back from the completion ring:
+/// only a worker can reap them, and the fill ring runs dry without them.
+const REAP_SLEEP_MS: u64 = 1;
+/// `sendto` kicks per TX batch in copy mode, where each kick sends a
+/// bounded number of frames.
+const MAX_KICKS: usize = 64;
+/// Longest an ACK waits for others to share its commit's sync (as in
+/// `uring`).
+const COMMIT_LINGER: Duration = Duration::from_micros(500);
+/// Held-back ACKs that make a commit worth its sync without waiting more.
+const COMMIT_BATCH: usize = 64;
+
+/// One worker's socket on one queue, and what it has to send there.
+struct Sock {
+    rings: SocketRings,
+    /// Replies ready to transmit.
+    ready: Vec<XdpDesc>,
+    /// Frames to give back to the queue's fill ring.
+    recycle: Vec<u64>,
+}
+
+/// Runs one worker until shutdown.
+pub fn run(mut worker: Worker, path: Arc<XdpPath>) -> io::Result<()> {
+    let index = worker.index();
+    let rings = path.sockets[index]
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .ok_or_else(|| io::Error::other("worker sockets already taken"))?;
+    let mut socks: Vec<Sock> = rings
+        .into_iter()
+        .map(|rings| Sock {
+            rings,
+            ready: Vec::with_capacity(RX_BATCH as usize * 2),
+            recycle: Vec::with_capacity(RX_BATCH as usize * 2),
+        })
+        .collect();
+    let inbox = &path.inboxes[index];
+    let mut fds: Vec<libc::pollfd> = socks
+        .iter()
+        .map(|s| s.rings.rx.as_raw_fd())
+        .chain(std::iter::once(inbox.wake.as_raw_fd()))
+        .map(|fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let mut answerer = Answerer {
+        path: &path,
+        index,
+        workers: path.inboxes.len() as u32,
+        scratch: Box::new([0; FRAME_SIZE]),
+        deferred: Vec::with_capacity(RX_BATCH as usize * 2),
+        deferred_since: None,
+        delayed: BinaryHeap::with_capacity(RX_BATCH as usize * 2),
+        wake: vec![false; path.inboxes.len()],
+    };
+    let mut generation = 0u64;
+    let mut deadline = worker.tick(now_ms());
+
+    loop {
+        let now = now_ms();
+        let next = match (deadline, answerer.next_delayed()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let mut sleep = next
+            .map_or(MAX_SLEEP_MS, |d| d.saturating_sub(now))
+            .min(MAX_SLEEP_MS);
+        if path.queues.iter().any(|q| q.rings.in_flight()) {
+            sleep = sleep.min(REAP_SLEEP_MS);
+        }
+        let sleep = match answerer.linger_left() {
+            // ACKs wait for a commit: only until the linger is over.
+            Some(left) => left.min(Duration::from_millis(sleep)),
+            None => Duration::from_millis(sleep),
+        };
+        let timeout = libc::timespec {
+            tv_sec: sleep.as_secs() as libc::time_t,
+            tv_nsec: libc::c_long::from(sleep.subsec_nanos()),
+        };
+        // SAFETY: `fds` is a valid array of pollfd of the given length, and
+        // `timeout` outlives the call; no signal mask is passed.
+        let rc = unsafe {
+            libc::ppoll(
+                fds.as_mut_ptr(),
+                fds.len() as libc::nfds_t,
+                &raw const timeout,
+                std::ptr::null(),
+            )
+        };
+        if rc < 0 {
+            let err = io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EINTR) {
+                return Err(err);
+            }
+        }
+        // The eventfd is last in `fds`; reading it costs a syscall, so only
+        // when it fired.
+        if fds.last().is_some_and(|f| f.revents & libc::POLLIN != 0) {
+            inbox.clear();
+        }
+        let now = now_ms();
+        for (queue, sock) in socks.iter_mut().enumerate() {
+            let mut rx = sock.rings.rx.receive(RX_BATCH);
+            while let Some(desc) = rx.read() {
+                let frame = Forwarded {
+                    queue,
+                    addr: desc.addr,
+                    len: desc.len,
+                    arrival_ms: now,
+                };
+                answerer.answer(
+                    &mut worker,
+                    frame,
+                    true,
+                    &mut sock.ready,
+                    &mut sock.recycle,
+                    now,
+                );
+            }
+            rx.release();
+        }
+        answerer.drain_inbox(&mut worker, &mut socks, now);
+        answerer.wake_owners();
+        deadline = worker.tick(now);
+        // One commit (one sync) for the lease changes of this wake-up and
+        // of the few before it, then the ACKs that waited for it.
+        if answerer.linger_left().is_none() {
+            answerer.flush(&mut worker, &mut socks, now);
+        }
+        answerer.release_delayed(&worker, &mut socks, now, false);
+        transmit(&path, &worker, &mut socks);
+
+        if path.control.shutting_down() {
+            // Answer what was already handed to us, then stop.
+            answerer.drain_inbox(&mut worker, &mut socks, now);
+            answerer.flush(&mut worker, &mut socks, now);
+            answerer.release_delayed(&worker, &mut socks, now, true);
+            transmit(&path, &worker, &mut socks);
+            return Ok(());
+        }
+        if path.control.follow_reload(&mut generation, &mut worker) {
+            deadline = worker.tick(now);
+            answerer.flush(&mut worker, &mut socks, now);
+            transmit(&path, &worker, &mut socks);
+        }
+    }
+}
+
+/// Hands the ready replies to each TX ring, kicks the kernel, and gives
+/// unused and completed frames back to the fill rings.
+fn transmit(path: &XdpPath, worker: &Worker, socks: &mut [Sock]) {
+    for (queue, sock) in socks.iter_mut().enumerate() {
+        let rings = &path.queues[queue].rings;
+        if !sock.ready.is_empty() {
+            // One write may see only part of the free room (xdpilone
+            // refreshes its view of the kernel's head only when it looks
+            // full): write until everything is in or nothing fits.
+            let mut sent = 0;
+            while sent < sock.ready.len() {
+                let mut writer = sock.rings.tx.transmit((sock.ready.len() - sent) as u32);
+                let n = writer.insert(sock.ready[sent..].iter().copied());
+                writer.commit();
+                if n == 0 {
+                    break;
+                }
+                sent += n as usize;
+            }
+            rings.sent(sent as u32);
+            Counters::add(&worker.counters().sent, sent as u64);
+            // A full TX ring: the rest cannot leave; their frames go back.
+            let unsent = &sock.ready[sent..];
+            Counters::add(&worker.counters().send_errors, unsent.len() as u64);
+            sock.recycle.extend(unsent.iter().map(|d| d.addr));
+            sock.ready.clear();
+            // Copy mode sends from inside the syscall, a bounded number of
+            // frames per call: kick until the ring is drained.
+            for _ in 0..MAX_KICKS {
+                if !sock.rings.tx.needs_wakeup() && path.zero_copy {
+                    break;
+                }
+                sock.rings.tx.wake();
+                if sock.rings.tx.pending() == 0 {
+                    break;
+                }
+            }
+        }
+        rings.recycle(&mut sock.recycle);
+    }
+}
+
+/// The per-message work of a worker, with the state it reuses.
+struct Answerer<'p> {
+    path: &'p XdpPath,
+    index: usize,
+    workers: u32,
+    /// The request's payload, copied out of the frame the reply is
+    /// written into.
+    scratch: Box<[u8; FRAME_SIZE]>,
+    /// ACKs waiting for the next commit: (queue, descriptor).
+    deferred: Vec<(usize, XdpDesc)>,
+    /// When the oldest of `deferred` was held back.
+    deferred_since: Option<Instant>,
+    /// Delayed OFFERs by due time (ms), held in their frames: (due,
+    /// queue, frame start, frame length).
+    delayed: BinaryHeap<Reverse<(u64, usize, u64, u32)>>,
+    /// Owners whose inbox got a frame in this wake-up.
+    wake: Vec<bool>,
+}
+
+impl Answerer<'_> {
+    /// Answers the frame `frame` (or passes it to its owner when `steer`
+    /// and the client is another worker's): the reply goes to `ready` or,
+    /// if it grants a lease, waits for the commit; an unanswered frame
+    /// goes to `recycle`.
+    fn answer(
+        &mut self,
+        worker: &mut Worker,
+        frame: Forwarded,
+        steer: bool,
+        ready: &mut Vec<XdpDesc>,
+        recycle: &mut Vec<u64>,
+        now: u64,
+    ) {
+        let queue = &self.path.queues[frame.queue];
+        let link = &self.path.links[queue.link].iface;
+        // SAFETY: the frame came off this worker's RX ring or inbox, so it
+        // is this worker's until it goes to a TX ring, the fill ring or
+        // another inbox; no other slice of it exists.
+        let Some((start, buf)) = (unsafe { queue.area.frame_mut(frame.addr) }) else {
+            tracing::error!(addr = frame.addr, "a descriptor outside the UMEM");
+            return;
+        };
+        let offset = (frame.addr - start) as usize;
+        let counters = worker.counters();
+        let Some(parsed) = buf
+            .get(offset..offset + frame.len as usize)
+            .and_then(frame::parse)
+        else {
+            // Steered by the program but not one IPv4/UDP datagram (e.g. a
+            // first fragment): counted as received and malformed, as the
+            // engine counts a datagram it cannot decode.
+            Counters::add(&counters.received, 1);
+            Counters::add(&counters.malformed, 1);
+            recycle.push(start);
+            return;
+        };
+        if !self.path.is_local(parsed.dst_ip) {
+            // On a shared segment the program sees DHCP to other hosts
+            // (another server, a relay's target): not ours to answer.
+            Counters::add(&counters.foreign_interface, 1);
+            recycle.push(start);
+            return;
+        }
+        let payload = offset + parsed.payload.start..offset + parsed.payload.end;
+        if steer
+            && let Some(owner) = owner_of(&buf[payload.clone()], self.workers)
+            && owner != self.index
+        {
+            if self.path.inboxes[owner].queue.push(frame).is_ok() {
+                Counters::add(&counters.forwarded, 1);
+                self.wake[owner] = true;
+            } else {
+                Counters::add(&counters.inbox_full, 1);
+                recycle.push(start);
+            }
+            return;
+        }
+        let Some(iface_addr) = link.addrs.first().map(|n| n.addr()) else {
+            recycle.push(start);
+            return;
+        };
+        let len = payload.len();
+        self.scratch[..len].copy_from_slice(&buf[payload]);
+        let meta = RecvMeta {
+            ifindex: link.index,
+            iface_addr,
+            src: SocketAddrV4::new(parsed.src_ip, parsed.src_port),
+            dst: parsed.dst_ip,
+            arrival_ms: frame.arrival_ms,
+        };
+        let header = frame::header_len(parsed.vlans.len());
+        let Some(answer) = worker.handle(&self.scratch[..len], &meta, now, &mut buf[header..])
+        else {
+            recycle.push(start);
+            return;
+        };
+        let (dst_mac, dst_ip, dst_port) = match answer.reply.dest {
+            // The next hop the request came from: the relay, a router, or
+            // the client itself, which answers ARP for ciaddr anyway.
+            Destination::Relay(to) | Destination::Unicast(to) => {
+                (parsed.src_mac, *to.ip(), to.port())
+            }
+            Destination::Broadcast => ([0xff; 6], Ipv4Addr::BROADCAST, udp::CLIENT_PORT),
+            // A client without an address cannot answer ARP: the frame goes
+            // to its hardware address.
+            Destination::UnicastHw {
+                addr,
+                chaddr,
+                hlen: 6,
+            } => {
+                let mac = [
+                    chaddr[0], chaddr[1], chaddr[2], chaddr[3], chaddr[4], chaddr[5],
+                ];
+                (mac, addr, udp::CLIENT_PORT)
+            }
+            // Only an Ethernet address can be unicast to; anything else
+            // gets the broadcast RFC 2131 falls back to.
+            Destination::UnicastHw { .. } => ([0xff; 6], Ipv4Addr::BROADCAST, udp::CLIENT_PORT),
+        };
+        let addrs = FrameAddrs {
+            src_mac: link.mac,
+            dst_mac,
+            src_ip: worker.server_ip(&meta),
+            dst_ip,
+            src_port: parsed.dst_port,
+            dst_port,
+            vlans: parsed.vlans,
+        };
+        match frame::write_headers(buf, &addrs, answer.reply.len) {
+            Ok(frame_len) => {
+                let desc = tx_desc(start, frame_len);
+                if answer.after_commit {
+                    self.deferred_since.get_or_insert_with(Instant::now);
+                    self.deferred.push((frame.queue, desc));
+                } else if answer.delay_ms > 0 {
+                    let due = now + u64::from(answer.delay_ms);
+                    self.delayed
+                        .push(Reverse((due, frame.queue, start, desc.len)));
+                } else {
+                    ready.push(desc);
+                }
+            }
+            Err(e) => {
+                // The frame always has room for the headers: a bug.
+                tracing::error!(%e, "cannot frame a reply");
+                Counters::add(&worker.counters().send_errors, 1);
+                recycle.push(start);
+            }
+        }
+    }
+
+    /// Answers the frames other workers passed to this one.
+    fn drain_inbox(&mut self, worker: &mut Worker, socks: &mut [Sock], now: u64) {
+        while let Some(frame) = self.path.inboxes[self.index].queue.pop() {
+            let sock = &mut socks[frame.queue];
+            self.answer(
+                worker,
+                frame,
+                false,
+                &mut sock.ready,
+                &mut sock.recycle,
+                now,
+            );
+        }
+    }
+
+    fn wake_owners(&mut self) {
+        for (owner, wake) in self.wake.iter_mut().enumerate() {
+            if std::mem::take(wake) {
+                self.path.inboxes[owner].wake();
+            }
+        }
+    }
+
+    /// When the next delayed OFFER is due.
+    fn next_delayed(&self) -> Option<u64> {
+        self.delayed.peek().map(|Reverse((due, ..))| *due)
+    }
+
+    /// Queues the delayed OFFERs due at `now` (all of them when `all`).
+    fn release_delayed(&mut self, worker: &Worker, socks: &mut [Sock], now: u64, all: bool) {
+        while let Some(&Reverse((due, queue, start, len))) = self.delayed.peek() {
+            if due > now && !all {
+                break;
+            }
+            self.delayed.pop();
+            socks[queue].ready.push(XdpDesc {
+                addr: start,
+                len,
+                options: 0,
+            });
+            worker.delayed_sent();
+        }
+    }
+
+    /// How much longer held-back ACKs may wait for company before their
+    /// commit; `None` when it is time to commit (or nothing waits). A sync
+    /// costs about the same for one lease as for hundreds, and at moderate
+    /// rates a worker wakes for a few frames at a time.
+    fn linger_left(&self) -> Option<Duration> {
+        let since = self.deferred_since?;
+        if self.deferred.len() >= COMMIT_BATCH {
+            return None;
+        }
+        COMMIT_LINGER
+            .checked_sub(since.elapsed())
+            .filter(|d| !d.is_zero())
+    }
+
+    /// Commits the worker's pending lease changes, then releases the ACKs
+    /// that waited for them; if the commit fails, those ACKs are dropped
+    /// (withheld) and their frames recycled.
+    fn flush(&mut self, worker: &mut Worker, socks: &mut [Sock], now: u64) {
+        self.deferred_since = None;
+        let durable = worker.commit(now);
+        if !durable {
+            worker.withheld(self.deferred.len() as u64);
+        }
+        for (queue, desc) in self.deferred.drain(..) {
+            let sock = &mut socks[queue];
+            if durable {
+                sock.ready.push(desc);
+            } else {
+                sock.recycle.push(desc.addr);
+            }
+        }
+    }
+}
+
+/// The worker that owns the client who sent `payload`; `None` if it is
+/// undecodable (no client state is involved: whoever has it counts it).
+fn owner_of(payload: &[u8], workers: u32) -> Option<usize> {
+    let msg = dhcp_wire::Message::parse(payload).ok()?;
+    Some(dhcp_common::steer::worker_for(steering_key(&msg), workers) as usize)
+}
