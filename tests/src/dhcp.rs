@@ -114,6 +114,8 @@ pub fn recv_reply(sock: &UdpSocket, xid: u32, timeout: Duration) -> Result<Optio
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                 return Ok(None);
             }
+            // A signal (another test's child exiting) cut the wait short.
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => return Err(e).context("receiving a reply"),
         };
         if Message::parse(&buf[..len]).is_ok_and(|m| m.op() == BOOTREPLY && m.xid() == xid) {
@@ -245,6 +247,7 @@ impl Probe {
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
                     return Ok(replies);
                 }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e).context("receiving on the probe"),
             }
         }
