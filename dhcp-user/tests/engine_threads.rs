@@ -65,8 +65,9 @@ fn two_workers_fill_one_pool_without_conflict() {
         "an address was ACKed to two clients"
     );
     assert_eq!(all.len(), CAPACITY, "every address is used, none lost");
-    // Slices are 500 addresses each: a worker with more borrowed.
-    assert!(results.iter().any(|(got, _)| got.len() > CAPACITY / 2));
+    // (Whether a worker borrowed from the other's slice depends on how the
+    // threads interleave — both may stop at exactly their own 500 — so it
+    // is not asserted here; `state::pool` tests borrowing deterministically.)
     let held: usize = results
         .iter()
         .map(|(_, shard)| shard.holdings().filter(|h| h.bound).count())
