@@ -9,7 +9,9 @@
 #
 # Usage:  sudo benches/e2e/perfdhcp_vs_kea.sh [--quick] [--servers "xdhcpd kea"]
 #                                             [--period SECONDS] [--no-build]
-#   --quick      3 s per step and fewer steps (about 2 minutes instead of 5-6)
+#   --quick      3 s per step and fewer steps (about 2 minutes on a quiet
+#                machine; full: about 6, at most 13 + the build when other
+#                workloads keep disturbing steps)
 #   --servers    which servers to measure, in order (default: "xdhcpd kea")
 #   --period     seconds of load per step (default 10, quick 3)
 #   --no-build   use the existing target/release/xdhcpd
@@ -33,7 +35,9 @@
 # script waits (up to 60 s) for both cores to be quiet, and a step that is
 # not clean while another workload took more than 2 % of either core is
 # "disturbed": not counted, run again. A rate fails after two undisturbed
-# failures (at most 6 steps per rate). Rates go up until the first failing
+# failures (at most 4 steps per rate). Each server gets an equal share of
+# the time budget (13 min in all, build excluded); a search cut short by
+# it says so. Rates go up until the first failing
 # rate, then bisection steps refine the maximum. Every step is in the table.
 #
 # Where packets are lost, from UDP counters inside each namespace:
@@ -464,17 +468,20 @@ wait_quiet() {
     done
 }
 
-budget_left() { [ $((SECONDS - START_S)) -lt "$MAX_TOTAL_S" ]; }
+# each server gets an equal share of what is left of the time budget, so a
+# noisy first ladder cannot starve the second
+LADDER_END=0
+budget_left() { [ $((SECONDS - START_S)) -lt "$MAX_TOTAL_S" ] && [ "$SECONDS" -lt "$LADDER_END" ]; }
 
 # try_rate SERVER RATE: sets RATE_OK=1 if the rate is clean. A step that
 # is not clean is repeated: a rate fails after two undisturbed failures;
 # disturbed failures (another workload took the CPU) do not count, but at
-# most 6 steps are spent on one rate.
+# most 4 steps are spent on one rate.
 try_rate() {
     local fails=0 n=0
     RATE_OK=0
-    while [ "$n" -lt 6 ] && [ "$fails" -lt 2 ]; do
-        budget_left || { log "time budget (${MAX_TOTAL_S}s) spent: stopping here"; OUT_OF_TIME=1; return 0; }
+    while [ "$n" -lt 4 ] && [ "$fails" -lt 2 ]; do
+        budget_left || { log "$1: its share of the time budget (${MAX_TOTAL_S}s in all) is spent: stopping here"; OUT_OF_TIME=1; return 0; }
         wait_quiet
         run_step "$1" "$2"
         n=$((n + 1))
@@ -489,8 +496,10 @@ try_rate() {
     return 0
 }
 
-ladder() {  # ladder SERVER: steps up, then bisects; records the max clean rate
+ladder() {  # ladder SERVER LADDERS_LEFT: steps up, then bisects; records the max clean rate
     local srv=$1 r lo=0 hi=0 i mid
+    LADDER_END=$(( SECONDS + (MAX_TOTAL_S - (SECONDS - START_S)) / $2 ))
+    OUT_OF_TIME=0
     log "$srv: stepping the offered rate up (${PERIOD}s per step, $CLIENTS clients, fresh server each step)"
     for r in "${RATES[@]}"; do
         try_rate "$srv" "$r"
@@ -529,7 +538,8 @@ write_configs
 printf 'server\toffered\tsent_per_s\tack_per_s\tdrop_pct\tlost_srv\tlost_pd\tlost_kern\tothers_srvcpu_ms\tothers_pdcpu_ms\tverdict\n' >"$RUN/results.tsv"
 : >"$RUN/max.tsv"
 log "run directory: $RUN"
-for s in $SERVERS; do ladder "$s"; done
+left=$(wc -w <<<"$SERVERS")
+for s in $SERVERS; do ladder "$s" "$left"; left=$((left - 1)); done
 
 echo
 echo "perfdhcp full DORA, $CLIENTS clients, ${PERIOD}s per step; server on CPU $SRV_CPU, perfdhcp on CPU $PD_CPU"
