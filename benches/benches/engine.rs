@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dhcp_user::config;
+use dhcp_user::config::{self, RESIDUAL};
 use dhcp_user::engine::{MAX_REPLY_LEN, RecvMeta, Shard};
 use dhcp_user::state::Shared;
 use dhcp_user::state::pool::Tag;
@@ -175,7 +175,8 @@ fn allocator(c: &mut Criterion) {
                                 let n = left.min(1024);
                                 for _ in 0..n {
                                     held.push(
-                                        pool.claim_any(t, tag, &mut cursor).expect("pool has room"),
+                                        pool.claim_any(RESIDUAL, t, tag, &mut cursor)
+                                            .expect("pool has room"),
                                     );
                                 }
                                 for slot in held.drain(..) {

@@ -714,13 +714,13 @@ fn messages_a_server_must_not_answer() {
         send(&mut s, &frame, meta_direct(), 0).outcome.silence,
         Some(Silence::NotRequest)
     );
-    // No message type: plain BOOTP, not served by this engine yet.
+    // No message type: plain BOOTP, which this scope does not serve.
     let mut m = dhcproto::v4::Message::default();
     m.set_chaddr(&[2, 0, 0, 0, 0, 1]);
     m.opts_mut().clear();
     assert_eq!(
         send(&mut s, &encode(&m), meta_direct(), 0).outcome.silence,
-        Some(Silence::NotForServer)
+        Some(Silence::BootpNotServed)
     );
 }
 

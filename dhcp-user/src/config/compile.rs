@@ -12,12 +12,17 @@ use std::sync::Arc;
 use ipnet::Ipv4Net;
 
 use super::error::{ConfigError, ConfigErrors};
-use super::file::{ConfigFile, DurationSpec, OptionsTable, ReservationSection, ScopeSection};
+use super::file::{
+    BootpSection, ConfigFile, DurationSpec, OptionsTable, PolicySection, ReservationSection,
+    ScopeSection,
+};
 use super::filter::{MacFilter, MacPattern};
 use super::model::{
-    AddrRange, Config, OptionSet, Reservation, ReservationRef, Scope, ScopeId, ServerParams,
+    AddrRange, Bootp, Config, OptionSet, Partition, PartitionKind, Reservation, ReservationRef,
+    Scope, ScopeId, ServerParams,
 };
 use super::options;
+use super::policy::{BootFields, Criterion, Field, Pattern, Policy, PolicyId};
 
 const DEFAULT_LEASE_SECS: u32 = 8 * 24 * 3600;
 const DEFAULT_OFFER_TIMEOUT_SECS: u64 = 60;
@@ -35,6 +40,19 @@ const DEFAULT_CLEANUP_INTERVAL_SECS: u64 = 3600;
 const DEFAULT_STATE_DIR: &str = "/var/lib/xdhcpd";
 /// Lease time meaning "never expires" on the wire (RFC 2132 §9.2).
 pub const INFINITE_LEASE: u32 = u32::MAX;
+/// Policies that can apply on one scope (its own and the server's): the
+/// engine keeps a client's matches in a 128-bit set.
+pub const MAX_POLICIES_PER_SCOPE: usize = 128;
+/// The header's `sname` and `file` fields (RFC 2131 §2).
+const SNAME_LEN: usize = 64;
+const FILE_LEN: usize = 128;
+
+/// What a scope inherits from the server section.
+struct ScopeDefaults<'a> {
+    options: &'a OptionSet,
+    lease_secs: u32,
+    authoritative: bool,
+}
 
 /// Collects errors while validation goes on.
 #[derive(Default)]
@@ -175,6 +193,13 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
     );
     let default_authoritative = srv.authoritative.unwrap_or(true);
     let server_options = option_set(&mut errs, "server.options", &srv.options, None);
+    let defaults = ScopeDefaults {
+        options: &server_options,
+        lease_secs: default_lease,
+        authoritative: default_authoritative,
+    };
+    let mut policies = Vec::new();
+    let server_policies = compile_policies(&mut errs, "", &file.policies, None, &mut policies);
 
     let mut scopes = Vec::with_capacity(file.scopes.len());
     let mut names: HashMap<&str, ScopeId> = HashMap::new();
@@ -189,15 +214,28 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
                 format!("{:?} is used by another scope", section.name),
             );
         }
-        if let Some(scope) = compile_scope(
-            &mut errs,
-            &label,
-            id,
-            section,
-            &server_options,
-            default_lease,
-            default_authoritative,
-        ) {
+        if let Some(mut scope) = compile_scope(&mut errs, &label, id, section, &defaults) {
+            let own = compile_policies(
+                &mut errs,
+                &format!("{label}."),
+                &section.policies,
+                Some(&scope),
+                &mut policies,
+            );
+            carve_policy_ranges(&mut errs, &label, &mut scope, &own, &policies);
+            scope.policies = own.iter().map(|(id, _)| *id).collect();
+            scope
+                .policies
+                .extend(server_policies.iter().map(|(id, _)| *id));
+            if scope.policies.len() > MAX_POLICIES_PER_SCOPE {
+                errs.push(
+                    format!("{label}.policy"),
+                    format!(
+                        "{} policies apply here with the server's; at most {MAX_POLICIES_PER_SCOPE} can",
+                        scope.policies.len()
+                    ),
+                );
+            }
             scopes.push(scope);
         }
     }
@@ -214,13 +252,20 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
         .collect();
     subnet_index.sort_unstable();
     let mut known_options = [0u64; 4];
-    let configured = scopes.iter().flat_map(|s| {
-        s.options.iter().map(|(c, _)| c).chain(
-            s.reservations
+    let configured = scopes
+        .iter()
+        .flat_map(|s| {
+            s.options.iter().map(|(c, _)| c).chain(
+                s.reservations
+                    .iter()
+                    .flat_map(|r| r.options.iter().map(|(c, _)| c)),
+            )
+        })
+        .chain(
+            policies
                 .iter()
-                .flat_map(|r| r.options.iter().map(|(c, _)| c)),
-        )
-    });
+                .flat_map(|p| p.options.iter().map(|(c, _)| c)),
+        );
     for code in (0..=255u8)
         .filter(|c| options::is_assigned(*c))
         .chain(configured)
@@ -248,7 +293,9 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
             audit,
             mac_filter,
         },
+        server_options,
         scopes,
+        policies,
         subnet_index,
         by_client_id,
         by_mac,
@@ -269,9 +316,7 @@ fn compile_scope(
     label: &str,
     id: ScopeId,
     section: &ScopeSection,
-    server_options: &OptionSet,
-    default_lease: u32,
-    default_authoritative: bool,
+    defaults: &ScopeDefaults<'_>,
 ) -> Option<Scope> {
     let subnet = parse_subnet(errs, label, &section.subnet)?;
     let ranges = parse_ranges(errs, &format!("{label}.ranges"), &section.ranges, subnet);
@@ -301,15 +346,12 @@ fn compile_scope(
         }
     }
 
-    let lease_secs = match &section.lease_time {
-        Some(spec) => lease_seconds(
-            errs,
-            &format!("{label}.lease_time"),
-            Some(spec),
-            default_lease,
-        ),
-        None => default_lease,
-    };
+    let lease_secs = lease_seconds(
+        errs,
+        &format!("{label}.lease_time"),
+        section.lease_time.as_ref(),
+        defaults.lease_secs,
+    );
     let (renewal_secs, rebinding_secs) = timers(errs, label, section, lease_secs);
     let offer_delay_ms = section.offer_delay_ms.unwrap_or(0);
     if offer_delay_ms > MAX_OFFER_DELAY_MS {
@@ -325,7 +367,7 @@ fn compile_scope(
         &section.options,
         Some(subnet),
     );
-    let mut options = server_options.overlaid(&scope_options);
+    let mut options = defaults.options.overlaid(&scope_options);
     if options.get(1).is_none() {
         options.set(1, Box::new(subnet.netmask().octets()));
     }
@@ -344,6 +386,24 @@ fn compile_scope(
 
     let mut ranges: Vec<AddrRange> = ranges.into_iter().map(|(_, r)| r).collect();
     ranges.sort_unstable_by_key(|r| r.first);
+    let boot = boot_fields(
+        errs,
+        label,
+        section.next_server,
+        section.boot_file.as_deref(),
+        section.server_name.as_deref(),
+    );
+    let (bootp, bootp_ranges) = compile_bootp(errs, label, &section.bootp, subnet, &ranges);
+    let mut partitions = vec![Partition {
+        kind: PartitionKind::Residual,
+        ranges: subtract(&ranges, &bootp_ranges),
+    }];
+    if !bootp_ranges.is_empty() {
+        partitions.push(Partition {
+            kind: PartitionKind::Bootp,
+            ranges: bootp_ranges,
+        });
+    }
     Some(Scope {
         id,
         name: Arc::from(section.name.as_str()),
@@ -351,12 +411,19 @@ fn compile_scope(
         ranges,
         exclusions: exclusions.into_iter().map(|(_, r)| r).collect(),
         active: section.active.unwrap_or(true),
-        authoritative: section.authoritative.unwrap_or(default_authoritative),
+        authoritative: section.authoritative.unwrap_or(defaults.authoritative),
         lease_secs,
         offer_delay_ms,
         renewal_secs,
         rebinding_secs,
         options,
+        own_options: scope_options,
+        boot,
+        bootp,
+        // Policy ranges are carved out once the scope's policies are
+        // compiled.
+        partitions,
+        policies: Vec::new(),
         reservations,
         network: vec![id],
         superscope: None,
@@ -480,9 +547,382 @@ fn compile_reservations(
             mac,
             client_id,
             options: scope_options.overlaid(&own),
+            own_options: own,
         });
     }
     out
+}
+
+/// `[scope.bootp]`: the service, if enabled, and its dynamic ranges (each
+/// inside one of the scope's ranges).
+fn compile_bootp(
+    errs: &mut Errors,
+    label: &str,
+    section: &BootpSection,
+    subnet: Ipv4Net,
+    scope_ranges: &[AddrRange],
+) -> (Option<Bootp>, Vec<AddrRange>) {
+    let field = format!("{label}.bootp");
+    let ranges = parse_ranges(errs, &format!("{field}.ranges"), &section.ranges, subnet);
+    let ranges = inside_scope_ranges(errs, &format!("{field}.ranges"), ranges, scope_ranges);
+    if !section.enabled {
+        if !ranges.is_empty() || section.lease_time.is_some() {
+            errs.push(
+                format!("{field}.enabled"),
+                "is false, but BOOTP ranges or a lease time are set: set `enabled = true` or remove them",
+            );
+        }
+        return (None, Vec::new());
+    }
+    let lease_secs = lease_seconds(
+        errs,
+        &format!("{field}.lease_time"),
+        section.lease_time.as_ref(),
+        INFINITE_LEASE,
+    );
+    let bootp = Bootp {
+        lease_secs,
+        // The BOOTP partition comes right after the residual.
+        partition: (!ranges.is_empty()).then_some(1),
+    };
+    (Some(bootp), ranges)
+}
+
+/// Keeps the ranges that lie inside one range of the scope; reports the
+/// others.
+fn inside_scope_ranges(
+    errs: &mut Errors,
+    label: &str,
+    ranges: Vec<(usize, AddrRange)>,
+    scope_ranges: &[AddrRange],
+) -> Vec<AddrRange> {
+    let mut kept: Vec<AddrRange> = Vec::with_capacity(ranges.len());
+    for (i, r) in ranges {
+        if !scope_ranges
+            .iter()
+            .any(|s| s.first <= r.first && r.last <= s.last)
+        {
+            errs.push(
+                format!("{label}[{i}]"),
+                format!("{} is not inside any range of the scope", show(&r)),
+            );
+        } else if let Some(other) = kept.iter().find(|k| k.overlaps(&r)) {
+            errs.push(
+                format!("{label}[{i}]"),
+                format!("{} overlaps {}", show(&r), show(other)),
+            );
+        } else {
+            kept.push(r);
+        }
+    }
+    kept.sort_unstable_by_key(|r| r.first);
+    kept
+}
+
+/// `ranges` without the addresses of `cuts`.
+fn subtract(ranges: &[AddrRange], cuts: &[AddrRange]) -> Vec<AddrRange> {
+    let mut out = Vec::new();
+    for r in ranges {
+        let mut first = r.first;
+        let mut inside: Vec<&AddrRange> = cuts.iter().filter(|c| c.overlaps(r)).collect();
+        inside.sort_unstable_by_key(|c| c.first);
+        for c in inside {
+            if c.first > first {
+                out.push(AddrRange {
+                    first,
+                    last: c.first - 1,
+                });
+            }
+            match c.last.checked_add(1) {
+                Some(next) => first = first.max(next),
+                None => return out,
+            }
+        }
+        if first <= r.last {
+            out.push(AddrRange {
+                first,
+                last: r.last,
+            });
+        }
+    }
+    out
+}
+
+/// Gives each scope policy with ranges its own partition, and leaves the
+/// residual what no policy or BOOTP range took.
+fn carve_policy_ranges(
+    errs: &mut Errors,
+    label: &str,
+    scope: &mut Scope,
+    own: &[(PolicyId, Vec<AddrRange>)],
+    policies: &[Policy],
+) {
+    for (id, ranges) in own.iter().filter(|(_, r)| !r.is_empty()) {
+        let taken = scope.partitions[1..].iter().find_map(|p| {
+            let r = ranges
+                .iter()
+                .find(|r| p.ranges.iter().any(|q| q.overlaps(r)))?;
+            Some((r, p.kind))
+        });
+        if let Some((r, kind)) = taken {
+            let owner = match kind {
+                PartitionKind::Bootp => "the BOOTP ranges".to_string(),
+                _ => "another policy's ranges".to_string(),
+            };
+            errs.push(
+                format!("{label}.policy {:?}.ranges", policies[id.index()].name),
+                format!("{} overlaps {owner}", show(r)),
+            );
+            continue;
+        }
+        scope.partitions.push(Partition {
+            kind: PartitionKind::Policy(*id),
+            ranges: ranges.clone(),
+        });
+    }
+    let carved: Vec<AddrRange> = scope.partitions[1..]
+        .iter()
+        .flat_map(|p| p.ranges.iter().copied())
+        .collect();
+    scope.partitions[0].ranges = subtract(&scope.ranges, &carved);
+}
+
+/// Compiles `[[policy]]` sections (server level when `scope` is `None`)
+/// into `all`; returns the enabled ones in processing order, with their
+/// ranges.
+fn compile_policies(
+    errs: &mut Errors,
+    prefix: &str,
+    sections: &[PolicySection],
+    scope: Option<&Scope>,
+    all: &mut Vec<Policy>,
+) -> Vec<(PolicyId, Vec<AddrRange>)> {
+    let mut seen = HashSet::new();
+    let mut enabled = Vec::new();
+    for (i, section) in sections.iter().enumerate() {
+        let label = format!("{prefix}policy {:?}", section.name);
+        if section.name.trim().is_empty() {
+            errs.push(format!("{prefix}policy[{i}].name"), "must not be empty");
+        } else if !seen.insert(section.name.as_str()) {
+            errs.push(format!("{label}.name"), "is used by another policy here");
+        }
+        let ranges = match scope {
+            Some(scope) => {
+                let parsed = parse_ranges(
+                    errs,
+                    &format!("{label}.ranges"),
+                    &section.ranges,
+                    scope.subnet,
+                );
+                inside_scope_ranges(errs, &format!("{label}.ranges"), parsed, &scope.ranges)
+            }
+            None => {
+                if !section.ranges.is_empty() {
+                    errs.push(
+                        format!("{label}.ranges"),
+                        "only scope policies can have ranges (a server policy spans every scope)",
+                    );
+                }
+                Vec::new()
+            }
+        };
+        let id = PolicyId(all.len() as u32);
+        let policy = Policy {
+            id,
+            name: Arc::from(section.name.as_str()),
+            scope: scope.map(|s| s.id),
+            any: condition_is_or(errs, &label, section.condition.as_deref()),
+            criteria: criteria(errs, &label, section),
+            has_ranges: !ranges.is_empty(),
+            lease_secs: section
+                .lease_time
+                .as_ref()
+                .map(|t| lease_seconds(errs, &format!("{label}.lease_time"), Some(t), 0)),
+            boot: boot_fields(
+                errs,
+                &label,
+                section.next_server,
+                section.boot_file.as_deref(),
+                section.server_name.as_deref(),
+            ),
+            options: option_set(
+                errs,
+                &format!("{label}.options"),
+                &section.options,
+                scope.map(|s| s.subnet),
+            ),
+        };
+        if section.enabled.unwrap_or(true) {
+            enabled.push((section.order.unwrap_or(u32::MAX), i, id, ranges));
+            all.push(policy);
+        }
+    }
+    // Processing order; ties (and policies without an order) in file order.
+    enabled.sort_by_key(|(order, i, _, _)| (*order, *i));
+    enabled
+        .into_iter()
+        .map(|(_, _, id, ranges)| (id, ranges))
+        .collect()
+}
+
+fn condition_is_or(errs: &mut Errors, label: &str, condition: Option<&str>) -> bool {
+    match condition.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("and") => false,
+        Some("or") => true,
+        Some(_) => {
+            errs.push(
+                format!("{label}.condition"),
+                format!(
+                    "{:?} is neither \"and\" nor \"or\"",
+                    condition.unwrap_or_default()
+                ),
+            );
+            false
+        }
+    }
+}
+
+/// A criterion on bytes of the message: its key in the file, the field,
+/// its `key` and `not_key` values, and how a value's text becomes bytes.
+type ByteCriterion<'f> = (
+    &'static str,
+    Field,
+    &'f Vec<String>,
+    &'f Vec<String>,
+    &'f dyn Fn(&str) -> Result<Vec<u8>, String>,
+);
+
+/// The criteria a policy section sets, each with its values parsed.
+fn criteria(errs: &mut Errors, label: &str, p: &PolicySection) -> Vec<Criterion> {
+    let text = |s: &str| Ok(s.as_bytes().to_vec());
+    let fqdn = |s: &str| Ok(s.trim_end_matches('.').as_bytes().to_vec());
+    let byte_fields: [ByteCriterion<'_>; 8] = [
+        (
+            "vendor_class",
+            Field::VendorClass,
+            &p.vendor_class,
+            &p.not_vendor_class,
+            &text,
+        ),
+        (
+            "user_class",
+            Field::UserClass,
+            &p.user_class,
+            &p.not_user_class,
+            &text,
+        ),
+        (
+            "client_id",
+            Field::ClientId,
+            &p.client_id,
+            &p.not_client_id,
+            &options::parse_hex,
+        ),
+        (
+            "relay_agent",
+            Field::RelayAgent,
+            &p.relay_agent,
+            &p.not_relay_agent,
+            &options::parse_hex,
+        ),
+        (
+            "circuit_id",
+            Field::CircuitId,
+            &p.circuit_id,
+            &p.not_circuit_id,
+            &options::parse_hex,
+        ),
+        (
+            "remote_id",
+            Field::RemoteId,
+            &p.remote_id,
+            &p.not_remote_id,
+            &options::parse_hex,
+        ),
+        (
+            "subscriber_id",
+            Field::SubscriberId,
+            &p.subscriber_id,
+            &p.not_subscriber_id,
+            &options::parse_hex,
+        ),
+        ("fqdn", Field::Fqdn, &p.fqdn, &p.not_fqdn, &fqdn),
+    ];
+    let mut out = Vec::new();
+    for (name, field, eq, ne, parse) in byte_fields {
+        for (negate, values) in [(false, eq), (true, ne)] {
+            let key = if negate {
+                format!("not_{name}")
+            } else {
+                name.to_string()
+            };
+            let patterns = values
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| {
+                    Pattern::wildcard(v, parse)
+                        .map_err(|e| errs.push(format!("{label}.{key}[{i}]"), e))
+                        .ok()
+                })
+                .collect();
+            push_criterion(&mut out, field, negate, patterns);
+        }
+    }
+    for (negate, values, key) in [(false, &p.mac, "mac"), (true, &p.not_mac, "not_mac")] {
+        let patterns = values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                MacPattern::parse(v)
+                    .map(Pattern::Mac)
+                    .map_err(|e| errs.push(format!("{label}.{key}[{i}]"), e))
+                    .ok()
+            })
+            .collect();
+        push_criterion(&mut out, Field::Mac, negate, patterns);
+    }
+    for (negate, values) in [(false, &p.client_arch), (true, &p.not_client_arch)] {
+        let patterns = values.iter().map(|a| Pattern::Arch(*a)).collect();
+        push_criterion(&mut out, Field::ClientArch, negate, patterns);
+    }
+    out
+}
+
+fn push_criterion(out: &mut Vec<Criterion>, field: Field, negate: bool, patterns: Vec<Pattern>) {
+    if !patterns.is_empty() {
+        out.push(Criterion {
+            field,
+            negate,
+            patterns,
+        });
+    }
+}
+
+/// siaddr, file and sname, each checked against its header field's size.
+fn boot_fields(
+    errs: &mut Errors,
+    label: &str,
+    next_server: Option<Ipv4Addr>,
+    boot_file: Option<&str>,
+    server_name: Option<&str>,
+) -> BootFields {
+    let mut text = |key: &str, value: Option<&str>, max: usize| {
+        let value = value?;
+        // The field is NUL-terminated when shorter than its size.
+        if value.is_empty() || value.len() >= max || value.contains('\0') {
+            errs.push(
+                format!("{label}.{key}"),
+                format!("{value:?} must be 1 to {} bytes without NUL", max - 1),
+            );
+            return None;
+        }
+        Some(Box::from(value.as_bytes()))
+    };
+    BootFields {
+        next_server,
+        boot_file: text("boot_file", boot_file, FILE_LEN),
+        server_name: text("server_name", server_name, SNAME_LEN),
+    }
 }
 
 fn check_overlapping_subnets(errs: &mut Errors, scopes: &[Scope]) {

@@ -20,6 +20,10 @@ pub struct ConfigFile {
     pub scopes: Vec<ScopeSection>,
     #[serde(default, rename = "superscope")]
     pub superscopes: Vec<SuperscopeSection>,
+    /// Server-level policies: they apply on every scope, after the scope's
+    /// own policies.
+    #[serde(default, rename = "policy")]
+    pub policies: Vec<PolicySection>,
 }
 
 /// `[server]`: settings and options that apply to every scope.
@@ -118,10 +122,117 @@ pub struct ScopeSection {
     pub offer_delay_ms: Option<u32>,
     /// T2; default seven eighths of the lease time.
     pub rebinding_time: Option<DurationSpec>,
+    /// Boot server of network-booting clients (the header's `siaddr`).
+    pub next_server: Option<Ipv4Addr>,
+    /// Boot file name (the header's `file`) for PXE and BOOTP clients.
+    pub boot_file: Option<String>,
+    /// Boot server host name (the header's `sname`).
+    pub server_name: Option<String>,
+    #[serde(default)]
+    pub bootp: BootpSection,
     #[serde(default)]
     pub options: OptionsTable,
     #[serde(default, rename = "reservation")]
     pub reservations: Vec<ReservationSection>,
+    #[serde(default, rename = "policy")]
+    pub policies: Vec<PolicySection>,
+}
+
+/// `[scope.bootp]`: whether BOOTP clients (no DHCP message type) are served.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootpSection {
+    /// Default false: BOOTP requests on this scope go unanswered.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Addresses handed to BOOTP clients without a reservation, taken out
+    /// of the scope's ranges: DHCP clients never get them, so infinite
+    /// BOOTP leases cannot starve DHCP clients. Without ranges only
+    /// reserved BOOTP clients are served.
+    #[serde(default)]
+    pub ranges: Vec<String>,
+    /// Default "infinite", as BOOTP has no way to renew.
+    pub lease_time: Option<DurationSpec>,
+}
+
+/// `[[policy]]` or `[[scope.policy]]`: Windows policy-based assignment.
+/// A client matches when the criteria hold (all of them, or any with
+/// `condition = "or"`); each criterion lists values, and holds when the
+/// client's value equals one of them (`not_…`: equals none of them). A
+/// trailing `*` matches any suffix (a prefix match), a leading `*` any
+/// prefix (FQDN suffixes such as `"*.example.com"`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySection {
+    pub name: String,
+    pub description: Option<String>,
+    /// Processing order: lower first; ties keep file order. Default: after
+    /// every policy that has an order, in file order.
+    pub order: Option<u32>,
+    pub enabled: Option<bool>,
+    /// `"and"` (default) or `"or"`.
+    pub condition: Option<String>,
+    /// Option 60 text (`"PXEClient:Arch:00007*"`, `"MSFT 5.0"`).
+    #[serde(default)]
+    pub vendor_class: Vec<String>,
+    #[serde(default)]
+    pub not_vendor_class: Vec<String>,
+    /// Option 77 text (either the whole option or one RFC 3004 class).
+    #[serde(default)]
+    pub user_class: Vec<String>,
+    #[serde(default)]
+    pub not_user_class: Vec<String>,
+    /// Hardware address patterns, as in the MAC filters (`"00-15-5D-*"`).
+    #[serde(default)]
+    pub mac: Vec<String>,
+    #[serde(default)]
+    pub not_mac: Vec<String>,
+    /// Option 61 in hex (`"01:00:15:5d:*"`).
+    #[serde(default)]
+    pub client_id: Vec<String>,
+    #[serde(default)]
+    pub not_client_id: Vec<String>,
+    /// The whole option 82, in hex.
+    #[serde(default)]
+    pub relay_agent: Vec<String>,
+    #[serde(default)]
+    pub not_relay_agent: Vec<String>,
+    /// Option 82 sub-option 1 (agent circuit id), in hex.
+    #[serde(default)]
+    pub circuit_id: Vec<String>,
+    #[serde(default)]
+    pub not_circuit_id: Vec<String>,
+    /// Option 82 sub-option 2 (agent remote id), in hex.
+    #[serde(default)]
+    pub remote_id: Vec<String>,
+    #[serde(default)]
+    pub not_remote_id: Vec<String>,
+    /// Option 82 sub-option 6 (subscriber id), in hex.
+    #[serde(default)]
+    pub subscriber_id: Vec<String>,
+    #[serde(default)]
+    pub not_subscriber_id: Vec<String>,
+    /// Option 81's domain name, compared without case (`"*.lab.example"`).
+    #[serde(default)]
+    pub fqdn: Vec<String>,
+    #[serde(default)]
+    pub not_fqdn: Vec<String>,
+    /// Option 93 client architecture types (RFC 4578: 0 BIOS, 7 and 9
+    /// x64 UEFI, 11 ARM64 UEFI, ...).
+    #[serde(default)]
+    pub client_arch: Vec<u16>,
+    #[serde(default)]
+    pub not_client_arch: Vec<u16>,
+    /// Scope policies only: addresses of the scope's ranges kept for the
+    /// clients of this policy.
+    #[serde(default)]
+    pub ranges: Vec<String>,
+    pub lease_time: Option<DurationSpec>,
+    pub next_server: Option<Ipv4Addr>,
+    pub boot_file: Option<String>,
+    pub server_name: Option<String>,
+    #[serde(default)]
+    pub options: OptionsTable,
 }
 
 /// `[[scope.reservation]]`: a fixed address for one client.

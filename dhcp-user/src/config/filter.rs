@@ -80,13 +80,8 @@ impl MacFilter {
         if !self.allow_enabled && (!self.deny_enabled || self.deny.is_empty()) {
             return true;
         }
-        let mut hex = [0u8; 32];
-        let n = chaddr.len().min(16);
-        for (i, b) in chaddr[..n].iter().enumerate() {
-            hex[2 * i] = HEX[(b >> 4) as usize];
-            hex[2 * i + 1] = HEX[(b & 15) as usize];
-        }
-        let hex = &hex[..2 * n];
+        let (hex, n) = hex_upper(chaddr);
+        let hex = &hex[..n];
         if self.deny_enabled && self.deny.iter().any(|p| p.matches(hex)) {
             return false;
         }
@@ -99,7 +94,18 @@ impl MacFilter {
     }
 }
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
+/// A hardware address as the uppercase hex digits patterns match against
+/// (at most 16 bytes of it), and how many digits that is.
+pub fn hex_upper(chaddr: &[u8]) -> ([u8; 32], usize) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut hex = [0u8; 32];
+    let n = chaddr.len().min(16);
+    for (i, b) in chaddr[..n].iter().enumerate() {
+        hex[2 * i] = HEX[(b >> 4) as usize];
+        hex[2 * i + 1] = HEX[(b & 15) as usize];
+    }
+    (hex, 2 * n)
+}
 
 #[cfg(test)]
 mod tests {

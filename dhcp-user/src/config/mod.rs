@@ -8,13 +8,18 @@ mod file;
 pub mod filter;
 mod model;
 pub mod options;
+mod policy;
 
 use std::path::Path;
 
 pub use compile::{INFINITE_LEASE, compile};
 pub use error::{ConfigError, ConfigErrors};
 pub use file::ConfigFile;
-pub use model::{AddrRange, Config, OptionSet, Reservation, Scope, ScopeId, ServerParams};
+pub use model::{
+    AddrRange, Bootp, Config, OptionSet, Partition, PartitionIndex, PartitionKind, RESIDUAL,
+    Reservation, Scope, ScopeId, ServerParams,
+};
+pub use policy::{BootFields, Policy, PolicyId};
 
 /// Parses and validates configuration text.
 pub fn from_toml(text: &str) -> Result<Config, ConfigErrors> {

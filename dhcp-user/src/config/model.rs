@@ -11,6 +11,8 @@ use std::sync::Arc;
 use ahash::AHashMap;
 use ipnet::Ipv4Net;
 
+use super::policy::{BootFields, Policy, PolicyId};
+
 /// Index of a scope in [`Config::scopes`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ScopeId(pub u32);
@@ -111,6 +113,45 @@ pub struct Reservation {
     pub client_id: Option<Box<[u8]>>,
     /// Scope options overlaid with the reservation's own.
     pub options: OptionSet,
+    /// The reservation's own options only (they outrank policies').
+    pub own_options: OptionSet,
+}
+
+/// Who may take the addresses of a [`Partition`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartitionKind {
+    /// The scope's addresses outside every policy and BOOTP range: clients
+    /// that match no policy with ranges.
+    Residual,
+    /// The ranges of one scope policy: its clients only.
+    Policy(PolicyId),
+    /// Dynamic BOOTP addresses: BOOTP clients only.
+    Bootp,
+}
+
+/// A part of a scope's dynamic addresses, with ranges of its own.
+#[derive(Debug, Clone)]
+pub struct Partition {
+    pub kind: PartitionKind,
+    /// Sorted, non-overlapping; may be empty (a residual with nothing left
+    /// over).
+    pub ranges: Vec<AddrRange>,
+}
+
+/// Index of a partition in [`Scope::partitions`].
+pub type PartitionIndex = usize;
+
+/// The residual partition is always first.
+pub const RESIDUAL: PartitionIndex = 0;
+
+/// BOOTP service of a scope.
+#[derive(Debug, Clone)]
+pub struct Bootp {
+    /// Lease time of BOOTP clients ([`INFINITE_LEASE`](super::INFINITE_LEASE)
+    /// by default).
+    pub lease_secs: u32,
+    /// The partition of dynamic BOOTP addresses, if the scope has any.
+    pub partition: Option<PartitionIndex>,
 }
 
 /// One subnet and how its addresses are handed out.
@@ -131,6 +172,20 @@ pub struct Scope {
     pub rebinding_secs: u32,
     /// Server options overlaid with the scope's.
     pub options: OptionSet,
+    /// The scope's own options only (server-level policies rank between
+    /// them and the server's).
+    pub own_options: OptionSet,
+    /// siaddr, file and sname of this scope's replies.
+    pub boot: BootFields,
+    /// `None`: BOOTP requests are not answered here.
+    pub bootp: Option<Bootp>,
+    /// The dynamic ranges cut by who may use them; [`RESIDUAL`] first. A
+    /// scope without policy or BOOTP ranges has only the residual, which is
+    /// then all of `ranges`.
+    pub partitions: Vec<Partition>,
+    /// The enabled policies that apply here, in processing order: the
+    /// scope's own, then the server's.
+    pub policies: Vec<PolicyId>,
     pub reservations: Vec<Reservation>,
     /// The scopes that share this scope's physical network: itself first,
     /// then its superscope siblings in configuration order.
@@ -152,6 +207,19 @@ impl Scope {
         self.ranges.iter().any(|r| r.contains(addr))
     }
 
+    /// The partition whose ranges hold `addr` (a dynamic address).
+    pub fn partition_of(&self, addr: u32) -> Option<PartitionIndex> {
+        self.partitions
+            .iter()
+            .position(|p| p.ranges.iter().any(|r| r.contains(addr)))
+    }
+
+    /// Whether the scope has ranges set apart for policies or BOOTP (then
+    /// its residual warnings, 1342 and 1376, apply).
+    pub fn is_partitioned(&self) -> bool {
+        self.partitions.len() > 1
+    }
+
     /// A reservation whose address is `ip`.
     pub fn reservation_for_ip(&self, ip: Ipv4Addr) -> Option<&Reservation> {
         self.reservations.iter().find(|r| r.ip == ip)
@@ -169,7 +237,11 @@ pub struct ReservationRef {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub server: ServerParams,
+    /// Server-level options, before any scope's.
+    pub server_options: OptionSet,
     pub scopes: Vec<Scope>,
+    /// Every enabled policy, server and scope level; scopes list theirs.
+    pub policies: Vec<Policy>,
     /// (network address, prefix length, scope), sorted by network address;
     /// subnets never overlap, so the last entry at or below an address is the
     /// only candidate.
@@ -183,6 +255,10 @@ pub struct Config {
 impl Config {
     pub fn scope(&self, id: ScopeId) -> &Scope {
         &self.scopes[id.index()]
+    }
+
+    pub fn policy(&self, id: PolicyId) -> &Policy {
+        &self.policies[id.index()]
     }
 
     /// The scope whose subnet contains `addr`.

@@ -56,6 +56,8 @@ counters! {
     offers,
     acks,
     naks,
+    /// BOOTREPLYs to BOOTP clients.
+    bootp_replies,
     /// Messages that called for an answer and got none (the reason of each
     /// is in the debug log); DECLINE and RELEASE, never answered, are not
     /// counted here.

@@ -83,7 +83,27 @@ pub fn event(e: &Event) {
         } => {
             crate::catalogued!(id, superscope = &**superscope, percent_used = *percent_used, free = *free; "{e}");
         }
-        Event::ScopeFull { scope } => crate::catalogued!(id, scope = &**scope; "{e}"),
+        Event::ScopeFull { scope }
+        | Event::BootpFull { scope }
+        | Event::ResidualRangesFull { scope } => crate::catalogued!(id, scope = &**scope; "{e}"),
+        Event::PolicyRangesFull { scope, policy } => {
+            crate::catalogued!(id, scope = &**scope, policy = &**policy; "{e}");
+        }
+        Event::PolicyRangesLowAddressWarning {
+            scope,
+            policy,
+            percent_used,
+            free,
+        } => {
+            crate::catalogued!(id, scope = &**scope, policy = &**policy, percent_used = *percent_used, free = *free; "{e}");
+        }
+        Event::ResidualRangesLowAddressWarning {
+            scope,
+            percent_used,
+            free,
+        } => {
+            crate::catalogued!(id, scope = &**scope, percent_used = *percent_used, free = *free; "{e}");
+        }
     }
 }
 

@@ -158,10 +158,11 @@ impl Worker {
             return None;
         }
         match reply.kind {
-            MessageType::Offer => Counters::add(&c.offers, 1),
-            MessageType::Ack => Counters::add(&c.acks, 1),
-            MessageType::Nak => Counters::add(&c.naks, 1),
-            _ => {}
+            Some(MessageType::Offer) => Counters::add(&c.offers, 1),
+            Some(MessageType::Ack) => Counters::add(&c.acks, 1),
+            Some(MessageType::Nak) => Counters::add(&c.naks, 1),
+            Some(_) => {}
+            None => Counters::add(&c.bootp_replies, 1),
         }
         Some(Answer {
             reply,
@@ -298,9 +299,14 @@ fn audit_message(
             Event::LeaseReleased { addr, .. } => (AuditId::Release, Some(*addr)),
             Event::LeaseDeclined { addr, .. } => (AuditId::Conflict, Some(*addr)),
             Event::ScopeFull { .. } => (AuditId::ScopeFull, None),
+            Event::BootpFull { .. } => (AuditId::ScopeFull, None),
             Event::UnknownOption { .. }
             | Event::LowAddressWarning { .. }
-            | Event::SuperscopeLowAddressWarning { .. } => continue,
+            | Event::SuperscopeLowAddressWarning { .. }
+            | Event::PolicyRangesFull { .. }
+            | Event::ResidualRangesFull { .. }
+            | Event::PolicyRangesLowAddressWarning { .. }
+            | Event::ResidualRangesLowAddressWarning { .. } => continue,
         };
         let mut r = AuditRecord {
             id: Some(id),

@@ -7,7 +7,7 @@
 //! slot; they only remember the address for the client's return.
 
 use super::{Ctx, LeaseChange, Local};
-use crate::config::{INFINITE_LEASE, Scope, ScopeId};
+use crate::config::{INFINITE_LEASE, PartitionKind, Scope, ScopeId};
 use crate::events::Event;
 use crate::state::Shared;
 use crate::state::pool::Tag;
@@ -29,22 +29,48 @@ fn affinity_end(now: u64, scope: &Scope) -> u64 {
 }
 
 /// Events 1020 and 1377 when `scope`, or its superscope, just crossed the
-/// low-address threshold.
-pub fn low_address_check(cx: &Ctx<'_, '_>, scope: ScopeId, events: &mut Vec<Event>) {
+/// low-address threshold, and 1343 or 1376 for the partition of `slot` in a
+/// scope cut by policy ranges.
+pub fn low_address_check(cx: &Ctx<'_, '_>, scope: ScopeId, slot: u32, events: &mut Vec<Event>) {
+    let config = cx.config();
+    let s = config.scope(scope);
     if let Some(u) = cx.shared.crossed_low_threshold(scope) {
         events.push(Event::LowAddressWarning {
-            scope: cx.config().scope(scope).name.clone(),
+            scope: s.name.clone(),
             percent_used: u.percent_used(),
             free: u.free,
         });
     }
     if let Some(u) = cx.shared.crossed_superscope_threshold(scope)
-        && let Some(name) = &cx.config().scope(scope).superscope
+        && let Some(name) = &s.superscope
     {
         events.push(Event::SuperscopeLowAddressWarning {
             superscope: name.clone(),
             percent_used: u.percent_used(),
             free: u.free,
+        });
+    }
+    if !s.is_partitioned() {
+        return;
+    }
+    let part = cx.shared.pool(scope).partition_of(slot);
+    let kind = s.partitions[part].kind;
+    if kind == PartitionKind::Bootp {
+        return;
+    }
+    if let Some(u) = cx.shared.crossed_partition_threshold(scope, part) {
+        events.push(match kind {
+            PartitionKind::Policy(id) => Event::PolicyRangesLowAddressWarning {
+                scope: s.name.clone(),
+                policy: config.policy(id).name.clone(),
+                percent_used: u.percent_used(),
+                free: u.free,
+            },
+            _ => Event::ResidualRangesLowAddressWarning {
+                scope: s.name.clone(),
+                percent_used: u.percent_used(),
+                free: u.free,
+            },
         });
     }
 }
@@ -90,16 +116,16 @@ impl Local {
         self.forget_if_empty(rec);
     }
 
-    /// Binds (or renews) `held` for the scope's lease time. The slot, if
-    /// any, must already be the client's (claimed, offered or bound).
+    /// Binds (or renews) `held` for `lease_secs`. The slot, if any, must
+    /// already be the client's (claimed, offered or bound).
     pub(super) fn bind(
         &mut self,
         cx: &Ctx<'_, '_>,
         rec: RecordId,
-        scope: &Scope,
+        lease_secs: u32,
         mut held: Held,
     ) -> LeaseChange {
-        held.expires = lease_end(cx.now, scope.lease_secs);
+        held.expires = lease_end(cx.now, lease_secs);
         let record = self.table.get_mut(rec);
         if let Some(offer) = record.offer.take()
             && offer.addr != held.addr

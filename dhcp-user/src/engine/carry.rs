@@ -31,7 +31,7 @@ impl Shard {
     pub fn rebase(&mut self, shared: Arc<Shared>, changes: &mut Vec<LeaseChange>) {
         let old = std::mem::replace(&mut self.shared, shared);
         let local = &mut self.local;
-        local.cursors = vec![0; self.shared.config.scopes.len()];
+        local.cursors = super::cursors(&self.shared.config);
         for (at, timer) in local.table.drain_quarantines() {
             if let Timer::Quarantine { scope, slot } = timer {
                 let addr = old.pool(scope).addr_at(slot);

@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 
 use dhcp_wire::MessageType;
 
+use super::classify::Class;
 use super::reply::{self, ReplySpec};
 use super::select;
 use super::{Ctx, Local, Outcome, Silence};
@@ -19,16 +20,16 @@ impl Local {
         if !net.active || !scope.active {
             return Outcome::silent(Silence::ScopeInactive);
         }
-        let options = match config.reservation(net, cx.msg.client_id(), cx.msg.chaddr()) {
-            Some(res) => &res.options,
-            None => &scope.options,
-        };
+        let reservation = config.reservation(net, cx.msg.client_id(), cx.msg.chaddr());
+        let class = Class::of(config, scope, cx.msg);
+        let options = class.options(config, scope, reservation);
         let spec = ReplySpec {
-            kind: MessageType::Ack,
+            kind: Some(MessageType::Ack),
             yiaddr: Ipv4Addr::UNSPECIFIED,
             server_id: cx.server_id(),
             lease: None,
-            options: Some(options),
+            options: Some(&options),
+            boot: class.boot(config, scope),
             message: None,
         };
         Outcome::reply(reply::write(cx.msg, &spec, out), None)

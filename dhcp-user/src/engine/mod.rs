@@ -8,7 +8,9 @@
 //! a thread: the datapaths do that, and tests drive it with packet fixtures.
 
 mod binding;
+mod bootp;
 mod carry;
+mod classify;
 mod discover;
 mod inform;
 mod key;
@@ -21,7 +23,7 @@ mod timers;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
-use dhcp_wire::{BOOTREQUEST, Message, MessageType};
+use dhcp_wire::{BOOTREQUEST, Message, MessageType, code};
 
 use crate::config::Config;
 use crate::events::Event;
@@ -51,7 +53,8 @@ pub struct RecvMeta {
 /// A reply written into the caller's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reply {
-    pub kind: MessageType,
+    /// `None` for a BOOTP reply.
+    pub kind: Option<MessageType>,
     /// Bytes of the buffer the reply occupies.
     pub len: usize,
     pub dest: Destination,
@@ -104,8 +107,12 @@ pub struct Holding<'a> {
 pub enum Silence {
     /// `op` is not BOOTREQUEST.
     NotRequest,
-    /// No message type, or one a server does not answer (OFFER, ACK, ...).
+    /// A message type a server does not answer (OFFER, ACK, ...), or not a
+    /// valid one.
     NotForServer,
+    /// A BOOTP request where no scope serves BOOTP, or, without dynamic
+    /// BOOTP ranges, from a client without a reservation.
+    BootpNotServed,
     /// No hardware address and no client identifier.
     NoClientIdentity,
     /// A required field or option is missing or malformed.
@@ -183,8 +190,9 @@ pub struct Shard {
 struct Local {
     id: usize,
     table: LeaseTable,
-    /// Per scope: where this shard's next free-address search starts.
-    cursors: Vec<u32>,
+    /// Per scope, per partition: where this shard's next free-address
+    /// search starts.
+    cursors: Vec<Box<[u32]>>,
     /// Event 1000 rate limit: per option code, when it was last reported
     /// and how many reports were suppressed since.
     unknown_option_last: Box<[Option<u64>; 256]>,
@@ -194,7 +202,6 @@ struct Local {
 impl Shard {
     /// Shard `id` of `shared.shards()`.
     pub fn new(shared: Arc<Shared>, id: usize) -> Shard {
-        let scopes = shared.config.scopes.len();
         let addresses: usize = shared
             .config
             .scopes
@@ -204,7 +211,7 @@ impl Shard {
         let local = Local {
             id,
             table: LeaseTable::with_capacity((addresses / shared.shards()).min(PRESIZED_CLIENTS)),
-            cursors: vec![0; scopes],
+            cursors: cursors(&shared.config),
             unknown_option_last: Box::new([None; 256]),
             unknown_option_suppressed: Box::new([0; 256]),
         };
@@ -261,9 +268,10 @@ impl Shard {
         if msg.op() != BOOTREQUEST {
             return Outcome::silent(Silence::NotRequest);
         }
-        let Some(kind) = msg.message_type() else {
+        let kind = msg.message_type();
+        if kind.is_none() && msg.option(code::MESSAGE_TYPE).is_some() {
             return Outcome::silent(Silence::NotForServer);
-        };
+        }
         let Some(key) = ClientKey::of(msg) else {
             return Outcome::silent(Silence::NoClientIdentity);
         };
@@ -284,14 +292,25 @@ impl Shard {
             tag: Tag::from_hash(hash),
         };
         match kind {
-            MessageType::Discover => local.discover(&cx, out, events),
-            MessageType::Request => local.request(&cx, out, events),
-            MessageType::Decline => local.decline(&cx, events),
-            MessageType::Release => local.release(&cx, events),
-            MessageType::Inform => local.inform(&cx, out),
-            _ => Outcome::silent(Silence::NotForServer),
+            // No message type at all: a BOOTP client.
+            None => local.bootp(&cx, out, events),
+            Some(MessageType::Discover) => local.discover(&cx, out, events),
+            Some(MessageType::Request) => local.request(&cx, out, events),
+            Some(MessageType::Decline) => local.decline(&cx, events),
+            Some(MessageType::Release) => local.release(&cx, events),
+            Some(MessageType::Inform) => local.inform(&cx, out),
+            Some(_) => Outcome::silent(Silence::NotForServer),
         }
     }
+}
+
+/// Fresh search cursors for every partition of every scope.
+fn cursors(config: &Config) -> Vec<Box<[u32]>> {
+    config
+        .scopes
+        .iter()
+        .map(|s| vec![0; s.partitions.len()].into())
+        .collect()
 }
 
 impl Local {

@@ -5,8 +5,9 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use dhcp_wire::{BOOTREPLY, BROADCAST_FLAG, Message, MessageType, ReplyHeader, Writer, code};
 
+use super::classify::{Boot, OptionLayers};
 use super::{Ctx, Reply};
-use crate::config::{OptionSet, Scope};
+use crate::config::{INFINITE_LEASE, Scope};
 
 const SERVER_PORT: u16 = 67;
 const CLIENT_PORT: u16 = 68;
@@ -41,13 +42,43 @@ pub struct LeaseTimes {
     pub rebinding: u32,
 }
 
+impl LeaseTimes {
+    /// A lease of `lease` seconds on `scope`: the scope's timers for its own
+    /// lease time, RFC 2131 §4.4.5's defaults (0.5 and 0.875) for another
+    /// (a policy's).
+    pub fn of(scope: &Scope, lease: u32) -> LeaseTimes {
+        if lease == scope.lease_secs {
+            LeaseTimes {
+                lease,
+                renewal: scope.renewal_secs,
+                rebinding: scope.rebinding_secs,
+            }
+        } else if lease == INFINITE_LEASE {
+            LeaseTimes {
+                lease,
+                renewal: INFINITE_LEASE,
+                rebinding: INFINITE_LEASE,
+            }
+        } else {
+            LeaseTimes {
+                lease,
+                renewal: lease / 2,
+                rebinding: (u64::from(lease) * 7 / 8) as u32,
+            }
+        }
+    }
+}
+
 /// What the handler decided; the writer turns it into bytes.
 pub struct ReplySpec<'o> {
-    pub kind: MessageType,
+    /// `None`: a BOOTP reply (no DHCP message type, server identifier or
+    /// lease options).
+    pub kind: Option<MessageType>,
     pub yiaddr: Ipv4Addr,
     pub server_id: Ipv4Addr,
     pub lease: Option<LeaseTimes>,
-    pub options: Option<&'o OptionSet>,
+    pub options: Option<&'o OptionLayers<'o>>,
+    pub boot: Boot<'o>,
     /// Option 56 text of a NAK.
     pub message: Option<&'o str>,
 }
@@ -55,12 +86,12 @@ pub struct ReplySpec<'o> {
 /// RFC 2131 §4.1 and §4.3.2, in order: relayed → the relay; NAK → broadcast;
 /// ciaddr set → unicast to it; broadcast bit → broadcast; else unicast to
 /// yiaddr at chaddr.
-pub fn destination(msg: &Message<'_>, kind: MessageType, yiaddr: Ipv4Addr) -> Destination {
+pub fn destination(msg: &Message<'_>, kind: Option<MessageType>, yiaddr: Ipv4Addr) -> Destination {
     let giaddr = msg.giaddr();
     let ciaddr = msg.ciaddr();
     if !giaddr.is_unspecified() {
         Destination::Relay(SocketAddrV4::new(giaddr, SERVER_PORT))
-    } else if kind == MessageType::Nak {
+    } else if kind == Some(MessageType::Nak) {
         Destination::Broadcast
     } else if !ciaddr.is_unspecified() {
         Destination::Unicast(SocketAddrV4::new(ciaddr, CLIENT_PORT))
@@ -87,25 +118,29 @@ fn size_limit(msg: &Message<'_>, buf: usize) -> usize {
     asked.max(MIN_MESSAGE).min(buf)
 }
 
-/// An OFFER or ACK granting `addr` for the scope's lease time.
+/// What an OFFER, ACK or BOOTP reply grants: the address, for how long,
+/// with which options and boot fields.
+pub(super) struct Grant<'c> {
+    pub addr: Ipv4Addr,
+    pub times: LeaseTimes,
+    pub options: OptionLayers<'c>,
+    pub boot: Boot<'c>,
+}
+
+/// An OFFER or ACK (or, with `kind` `None`, a BOOTP reply) for `grant`.
 pub(super) fn lease(
     cx: &Ctx<'_, '_>,
-    kind: MessageType,
-    addr: Ipv4Addr,
-    scope: &Scope,
-    options: &OptionSet,
+    kind: Option<MessageType>,
+    grant: &Grant<'_>,
     out: &mut [u8],
 ) -> Reply {
     let spec = ReplySpec {
         kind,
-        yiaddr: addr,
+        yiaddr: grant.addr,
         server_id: cx.server_id(),
-        lease: Some(LeaseTimes {
-            lease: scope.lease_secs,
-            renewal: scope.renewal_secs,
-            rebinding: scope.rebinding_secs,
-        }),
-        options: Some(options),
+        lease: kind.is_some().then_some(grant.times),
+        options: Some(&grant.options),
+        boot: grant.boot,
         message: None,
     };
     write(cx.msg, &spec, out)
@@ -114,7 +149,7 @@ pub(super) fn lease(
 /// Writes the reply to `msg` into `out`.
 pub fn write(msg: &Message<'_>, spec: &ReplySpec<'_>, out: &mut [u8]) -> Reply {
     let limit = size_limit(msg, out.len());
-    let nak = spec.kind == MessageType::Nak;
+    let nak = spec.kind == Some(MessageType::Nak);
     let relayed = !msg.giaddr().is_unspecified();
     let mut flags = msg.flags();
     if nak && relayed {
@@ -122,10 +157,23 @@ pub fn write(msg: &Message<'_>, spec: &ReplySpec<'_>, out: &mut [u8]) -> Reply {
         flags |= BROADCAST_FLAG;
     }
     // RFC 2131 table 3: only an ACK carries the client's ciaddr back.
-    let ciaddr = if spec.kind == MessageType::Ack {
+    let ciaddr = if matches!(spec.kind, Some(MessageType::Ack) | None) {
         msg.ciaddr()
     } else {
         Ipv4Addr::UNSPECIFIED
+    };
+    // BOOTP clients take the boot file from the header; PXE clients may ask
+    // for it as options 66 and 67 instead, and get both.
+    let boot = match spec.kind {
+        None => Boot {
+            file: spec.boot.file.or_else(|| spec.options?.get(code::BOOTFILE)),
+            sname: spec
+                .boot
+                .sname
+                .or_else(|| spec.options?.get(code::TFTP_SERVER)),
+            ..spec.boot
+        },
+        Some(_) => spec.boot,
     };
     let header = ReplyHeader {
         op: BOOTREPLY,
@@ -137,18 +185,20 @@ pub fn write(msg: &Message<'_>, spec: &ReplySpec<'_>, out: &mut [u8]) -> Reply {
         flags,
         ciaddr,
         yiaddr: spec.yiaddr,
-        siaddr: Ipv4Addr::UNSPECIFIED,
+        siaddr: boot.next_server.unwrap_or(Ipv4Addr::UNSPECIFIED),
         giaddr: msg.giaddr(),
         chaddr: msg.chaddr_raw(),
-        sname: &[],
-        file: &[],
+        sname: boot.sname.unwrap_or_default(),
+        file: boot.file.unwrap_or_default(),
     };
     let mut w = Writer::new(out, limit);
     w.header(&header);
     // Mandatory options first, so they always fit. A minimum-size reply
     // holds all of them, hence the ignored results.
-    let _ = w.option_u8(code::MESSAGE_TYPE, spec.kind as u8);
-    let _ = w.option_ip(code::SERVER_ID, spec.server_id);
+    if let Some(kind) = spec.kind {
+        let _ = w.option_u8(code::MESSAGE_TYPE, kind as u8);
+        let _ = w.option_ip(code::SERVER_ID, spec.server_id);
+    }
     if let Some(t) = spec.lease {
         let _ = w.option_u32(code::LEASE_TIME, t.lease);
         let _ = w.option_u32(code::RENEWAL_TIME, t.renewal);
@@ -180,7 +230,7 @@ pub fn write(msg: &Message<'_>, spec: &ReplySpec<'_>, out: &mut [u8]) -> Reply {
 /// The subnet mask always, then what the client asked for in its order
 /// (option 55); everything configured when it asked for nothing. Options
 /// that do not fit are left out, least wanted first.
-fn write_requested(w: &mut Writer<'_>, msg: &Message<'_>, options: &OptionSet) {
+fn write_requested(w: &mut Writer<'_>, msg: &Message<'_>, options: &OptionLayers<'_>) {
     let mut written = [0u64; 4];
     let mut put = |w: &mut Writer<'_>, code: u8| {
         let (word, bit) = ((code / 64) as usize, 1u64 << (code % 64));
@@ -200,7 +250,7 @@ fn write_requested(w: &mut Writer<'_>, msg: &Message<'_>, options: &OptionSet) {
             }
         }
         None => {
-            for (code, _) in options.iter() {
+            for code in options.codes() {
                 put(w, code);
             }
         }

@@ -20,10 +20,11 @@ use std::net::Ipv4Addr;
 use dhcp_wire::MessageType;
 
 use super::binding::low_address_check;
-use super::reply::{self, ReplySpec};
+use super::classify::{Boot, Class};
+use super::reply::{self, Grant, LeaseTimes, ReplySpec};
 use super::select;
 use super::{Ctx, Local, Outcome, Silence};
-use crate::config::{OptionSet, Scope};
+use crate::config::{Reservation, Scope};
 use crate::events::{Event, NakReason};
 use crate::state::pool::SlotState;
 use crate::state::table::{Binding, Held, RecordId};
@@ -109,7 +110,7 @@ impl Local {
                 slot: None,
                 expires: 0,
             };
-            return self.ack(cx, rec, scope, held, &res.options, out);
+            return self.ack(cx, rec, scope, held, Some(res), out);
         }
         if scope.reservation_for_ip(addr).is_some() {
             return self.nak(cx, addr, NakReason::HeldByOther, out, events);
@@ -119,7 +120,7 @@ impl Local {
         if let Some(rec) = rec
             && let Some(held) = self.held_by_client(cx, rec, addr)
         {
-            return self.ack(cx, rec, scope, held, &scope.options, out);
+            return self.ack(cx, rec, scope, held, None, out);
         }
 
         let pool = cx.shared.pool(scope.id);
@@ -134,6 +135,12 @@ impl Local {
             SlotState::Reserved | SlotState::Quarantined | SlotState::Held(_) => {
                 return self.nak(cx, addr, NakReason::HeldByOther, out, events);
             }
+        }
+        // A new address must come from ranges the client's policies allow
+        // (not another policy's, not the BOOTP ranges).
+        let part = pool.partition_of(slot);
+        if !Class::of(config, scope, msg).may_take(config, scope, part) {
+            return self.nak(cx, addr, NakReason::NotAssignable, out, events);
         }
         if state == ClientState::InitReboot {
             // The address is free, but we have no record of giving it to
@@ -159,7 +166,7 @@ impl Local {
         if !pool.try_claim(slot, cx.tag) {
             return self.nak(cx, addr, NakReason::HeldByOther, out, events);
         }
-        low_address_check(cx, scope.id, events);
+        low_address_check(cx, scope.id, slot, events);
         let rec = self
             .table
             .find_or_insert(cx.key.as_bytes(), cx.hash, cx.tag);
@@ -169,7 +176,7 @@ impl Local {
             slot: Some(slot),
             expires: 0,
         };
-        self.ack(cx, rec, scope, held, &scope.options, out)
+        self.ack(cx, rec, scope, held, None, out)
     }
 
     /// The client's own hold on `addr`: its bound lease, its offer, or its
@@ -204,11 +211,20 @@ impl Local {
         rec: RecordId,
         scope: &Scope,
         held: Held,
-        options: &OptionSet,
+        reservation: Option<&Reservation>,
         out: &mut [u8],
     ) -> Outcome {
-        let change = self.bind(cx, rec, scope, held);
-        let ack = reply::lease(cx, MessageType::Ack, held.addr, scope, options, out);
+        let config = cx.config();
+        let class = Class::of(config, scope, cx.msg);
+        let lease_secs = class.lease_secs(config, scope);
+        let change = self.bind(cx, rec, lease_secs, held);
+        let grant = Grant {
+            addr: held.addr,
+            times: LeaseTimes::of(scope, lease_secs),
+            options: class.options(config, scope, reservation),
+            boot: class.boot(config, scope),
+        };
+        let ack = reply::lease(cx, Some(MessageType::Ack), &grant, out);
         Outcome::reply(ack, Some(change))
     }
 
@@ -226,11 +242,12 @@ impl Local {
             reason,
         });
         let spec = ReplySpec {
-            kind: MessageType::Nak,
+            kind: Some(MessageType::Nak),
             yiaddr: Ipv4Addr::UNSPECIFIED,
             server_id: cx.server_id(),
             lease: None,
             options: None,
+            boot: Boot::default(),
             message: Some(reason.as_str()),
         };
         Outcome::reply(reply::write(cx.msg, &spec, out), None)

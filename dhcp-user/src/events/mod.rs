@@ -74,6 +74,26 @@ pub enum Event {
     },
     /// 1063: a DISCOVER found no free address on the client's network.
     ScopeFull { scope: Arc<str> },
+    /// 1064: no dynamic BOOTP address left for a BOOTP client.
+    BootpFull { scope: Arc<str> },
+    /// 1341: a client of a policy with ranges found them all taken.
+    PolicyRangesFull { scope: Arc<str>, policy: Arc<str> },
+    /// 1342: a client of no range policy found the scope's other addresses
+    /// (the residual ranges) all taken.
+    ResidualRangesFull { scope: Arc<str> },
+    /// 1343: a policy's ranges crossed the warning threshold.
+    PolicyRangesLowAddressWarning {
+        scope: Arc<str>,
+        policy: Arc<str>,
+        percent_used: u8,
+        free: u32,
+    },
+    /// 1376: the residual ranges crossed the warning threshold.
+    ResidualRangesLowAddressWarning {
+        scope: Arc<str>,
+        percent_used: u8,
+        free: u32,
+    },
 }
 
 impl Event {
@@ -86,6 +106,13 @@ impl Event {
             Event::LowAddressWarning { .. } => EventId::LowAddressWarning,
             Event::ScopeFull { .. } => EventId::ScopeFull,
             Event::SuperscopeLowAddressWarning { .. } => EventId::SuperscopeLowAddressWarning,
+            Event::BootpFull { .. } => EventId::BootpFull,
+            Event::PolicyRangesFull { .. } => EventId::PolicyRangesFull,
+            Event::ResidualRangesFull { .. } => EventId::ResidualRangesFull,
+            Event::PolicyRangesLowAddressWarning { .. } => EventId::PolicyRangesLowAddressWarning,
+            Event::ResidualRangesLowAddressWarning { .. } => {
+                EventId::ResidualRangesLowAddressWarning
+            }
         }
     }
 }
@@ -143,6 +170,36 @@ impl fmt::Display for Event {
                     "superscope {superscope:?} is {percent_used}% in use; {free} addresses left"
                 )
             }
+            Event::BootpFull { scope } => {
+                write!(f, "no dynamic BOOTP address left in {scope:?}")
+            }
+            Event::PolicyRangesFull { scope, policy } => {
+                write!(
+                    f,
+                    "the ranges of policy {policy:?} in scope {scope:?} have no free address"
+                )
+            }
+            Event::ResidualRangesFull { scope } => write!(
+                f,
+                "scope {scope:?} has no free address outside its policy ranges"
+            ),
+            Event::PolicyRangesLowAddressWarning {
+                scope,
+                policy,
+                percent_used,
+                free,
+            } => write!(
+                f,
+                "the ranges of policy {policy:?} in scope {scope:?} are {percent_used}% in use; {free} addresses left"
+            ),
+            Event::ResidualRangesLowAddressWarning {
+                scope,
+                percent_used,
+                free,
+            } => write!(
+                f,
+                "scope {scope:?} outside its policy ranges is {percent_used}% in use; {free} addresses left"
+            ),
         }
     }
 }

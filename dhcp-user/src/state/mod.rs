@@ -10,7 +10,7 @@ pub mod table;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::config::{Config, ScopeId};
+use crate::config::{Config, PartitionIndex, ScopeId};
 use pool::Pool;
 
 /// Addresses of a scope or superscope that can be handed out, and free.
@@ -44,6 +44,10 @@ pub struct Shared {
     /// Per scope: true once event 1063 was emitted for its network, until an
     /// address is found there again.
     full_warned: Vec<AtomicBool>,
+    /// Per scope, per partition: the same pair of flags for the policy,
+    /// residual and BOOTP ranges (1343/1376, and 1341/1342/1064).
+    part_low_warned: Vec<Box<[AtomicBool]>>,
+    part_full_warned: Vec<Box<[AtomicBool]>>,
     shards: usize,
     key_hasher: ahash::RandomState,
 }
@@ -60,12 +64,27 @@ impl Shared {
                 .collect()
         };
         let (low_warned, full_warned, superscope_low_warned) = (flags(), flags(), flags());
+        let part_flags = || -> Vec<Box<[AtomicBool]>> {
+            config
+                .scopes
+                .iter()
+                .map(|s| {
+                    s.partitions
+                        .iter()
+                        .map(|_| AtomicBool::new(false))
+                        .collect()
+                })
+                .collect()
+        };
+        let (part_low_warned, part_full_warned) = (part_flags(), part_flags());
         Shared {
             config,
             pools,
             low_warned,
             full_warned,
             superscope_low_warned,
+            part_low_warned,
+            part_full_warned,
             shards,
             // Fixed seeds: hashes must not change while the process runs,
             // and they never leave it.
@@ -121,6 +140,20 @@ impl Shared {
         self.crossed(&self.superscope_low_warned[first.index()], usage)
     }
 
+    /// The same for one partition of `scope` (events 1343 and 1376).
+    pub fn crossed_partition_threshold(
+        &self,
+        scope: ScopeId,
+        part: PartitionIndex,
+    ) -> Option<Usage> {
+        let pool = self.pool(scope);
+        let usage = Usage {
+            capacity: pool.capacity_of(part),
+            free: pool.free_of(part),
+        };
+        self.crossed(&self.part_low_warned[scope.index()][part], usage)
+    }
+
     /// Hysteresis: `Some` exactly when usage rises over the threshold with
     /// the flag down (which it raises); falling under lowers the flag.
     fn crossed(&self, flag: &AtomicBool, usage: Usage) -> Option<Usage> {
@@ -145,15 +178,34 @@ impl Shared {
     /// A DISCOVER on `scope`'s network found no address; true when the
     /// caller should emit event 1063 (once until addresses are found again).
     pub fn note_exhausted(&self, scope: ScopeId) -> bool {
-        let flag = &self.full_warned[scope.index()];
-        !flag.load(Ordering::Relaxed) && !flag.swap(true, Ordering::Relaxed)
+        raise_once(&self.full_warned[scope.index()])
     }
 
     /// A DISCOVER on `scope`'s network found an address: re-arms 1063.
     pub fn note_not_full(&self, scope: ScopeId) {
-        let flag = &self.full_warned[scope.index()];
-        if flag.load(Ordering::Relaxed) {
-            flag.store(false, Ordering::Relaxed);
-        }
+        lower(&self.full_warned[scope.index()]);
+    }
+
+    /// A partition of `scope` had no address for a client; true when the
+    /// caller should emit 1341, 1342 or 1064 (once until it has one again).
+    pub fn note_partition_exhausted(&self, scope: ScopeId, part: PartitionIndex) -> bool {
+        raise_once(&self.part_full_warned[scope.index()][part])
+    }
+
+    /// A partition of `scope` gave a client an address: re-arms its event.
+    pub fn note_partition_not_full(&self, scope: ScopeId, part: PartitionIndex) {
+        lower(&self.part_full_warned[scope.index()][part]);
+    }
+}
+
+/// Raises `flag`; true for the one caller that raised it. Reads first: a
+/// write on every call would bounce the cache line between workers.
+fn raise_once(flag: &AtomicBool) -> bool {
+    !flag.load(Ordering::Relaxed) && !flag.swap(true, Ordering::Relaxed)
+}
+
+fn lower(flag: &AtomicBool) {
+    if flag.load(Ordering::Relaxed) {
+        flag.store(false, Ordering::Relaxed);
     }
 }

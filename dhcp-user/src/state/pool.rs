@@ -3,11 +3,13 @@
 //!
 //! A slot holds who has the address (a client tag), or why nobody may have
 //! it. Every change is a compare-and-swap, so two workers can never both
-//! claim one address, and no worker ever takes a lock. The index space is cut
-//! into one slice per shard: a shard searches its own slice first (no
+//! claim one address, and no worker ever takes a lock. The index space holds
+//! the scope's partitions one after the other (the residual, each policy's
+//! ranges, the BOOTP ranges: see `config::Partition`), and each partition is
+//! cut into one slice per shard: a shard searches its own slice first (no
 //! cache-line sharing in the common case) and borrows from the others only
 //! when its slice is dry. Per-slice free counters let a search skip slices
-//! that have nothing left.
+//! that have nothing left, and sum to a partition's free count.
 //!
 //! This module never decides *whether* a client should get an address; that
 //! is the engine's job.
@@ -17,7 +19,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use crossbeam_utils::CachePadded;
 
-use crate::config::Scope;
+use crate::config::{PartitionIndex, Scope};
 
 /// Slot value of a free address.
 const FREE: u64 = 0;
@@ -70,68 +72,99 @@ struct Segment {
     len: u32,
 }
 
+/// One partition's place in the index space and its slices.
+#[derive(Debug)]
+struct Part {
+    first_index: u32,
+    len: u32,
+    slice_len: u32,
+    /// Its slices are `slice_free[first_slice..first_slice + slices]`.
+    first_slice: usize,
+    slices: usize,
+    /// Addresses that could ever be handed out (not excluded or reserved).
+    capacity: u32,
+}
+
 /// The shared slots of one scope.
 #[derive(Debug)]
 pub struct Pool {
     segments: Vec<Segment>,
     slots: Box<[AtomicU64]>,
-    /// Addresses that could ever be handed out (not excluded or reserved).
-    capacity: u32,
-    slice_len: u32,
+    /// In the order of `Scope::partitions`, which is index order.
+    parts: Vec<Part>,
     /// Free addresses per slice, each on its own cache line: a shard mostly
     /// updates its own slice's counter, and no counter is shared by all.
     slice_free: Box<[CachePadded<AtomicU32>]>,
 }
 
 impl Pool {
-    /// Builds the pool of `scope`, cut into `shards` slices.
+    /// Builds the pool of `scope`, each partition cut into `shards` slices.
     pub fn new(scope: &Scope, shards: usize) -> Pool {
-        let mut segments = Vec::with_capacity(scope.ranges.len());
-        let mut next = 0u32;
-        for r in &scope.ranges {
-            segments.push(Segment {
-                first_addr: r.first,
-                first_index: next,
-                len: r.size(),
-            });
-            next += r.size();
-        }
-        let total = next;
-        let slots: Box<[AtomicU64]> = (0..total).map(|_| AtomicU64::new(FREE)).collect();
         let shards = shards.max(1) as u32;
-        let slice_len = total.div_ceil(shards).max(1);
-        let slice_count = total.div_ceil(slice_len) as usize;
+        let mut segments = Vec::with_capacity(scope.ranges.len());
+        let mut parts = Vec::with_capacity(scope.partitions.len());
+        let (mut next, mut next_slice) = (0u32, 0usize);
+        for partition in &scope.partitions {
+            let first_index = next;
+            for r in &partition.ranges {
+                segments.push(Segment {
+                    first_addr: r.first,
+                    first_index: next,
+                    len: r.size(),
+                });
+                next += r.size();
+            }
+            let len = next - first_index;
+            let slice_len = len.div_ceil(shards).max(1);
+            let slices = len.div_ceil(slice_len) as usize;
+            parts.push(Part {
+                first_index,
+                len,
+                slice_len,
+                first_slice: next_slice,
+                slices,
+                capacity: 0,
+            });
+            next_slice += slices;
+        }
+        // Address lookups search segments by address.
+        segments.sort_unstable_by_key(|s| s.first_addr);
+        let slots: Box<[AtomicU64]> = (0..next).map(|_| AtomicU64::new(FREE)).collect();
         let mut pool = Pool {
             segments,
             slots,
-            capacity: total,
-            slice_len,
-            slice_free: (0..slice_count)
+            parts,
+            slice_free: (0..next_slice)
                 .map(|_| CachePadded::new(AtomicU32::new(0)))
                 .collect(),
         };
-        for (index, addr) in (0..total).map(|i| (i, pool.addr_at(i))) {
-            let a = u32::from(addr);
-            if scope.is_excluded(a) {
-                pool.slots[index as usize].store(EXCLUDED, Ordering::Relaxed);
-            } else if scope.reservation_for_ip(addr).is_some() {
-                pool.slots[index as usize].store(RESERVED, Ordering::Relaxed);
+        for seg in &pool.segments {
+            for i in 0..seg.len {
+                let addr = Ipv4Addr::from(seg.first_addr + i);
+                let slot = &pool.slots[(seg.first_index + i) as usize];
+                if scope.is_excluded(seg.first_addr + i) {
+                    slot.store(EXCLUDED, Ordering::Relaxed);
+                } else if scope.reservation_for_ip(addr).is_some() {
+                    slot.store(RESERVED, Ordering::Relaxed);
+                }
             }
         }
-        let mut capacity = 0;
-        for (i, slot) in pool.slots.iter().enumerate() {
-            if slot.load(Ordering::Relaxed) == FREE {
-                capacity += 1;
-                pool.slice_free[i / slice_len as usize].fetch_add(1, Ordering::Relaxed);
+        for p in 0..pool.parts.len() {
+            let part = &pool.parts[p];
+            let (first, len) = (part.first_index, part.len);
+            for index in first..first + len {
+                if pool.slots[index as usize].load(Ordering::Relaxed) == FREE {
+                    pool.slice_free[pool.slice_of(p, index)].fetch_add(1, Ordering::Relaxed);
+                    pool.parts[p].capacity += 1;
+                }
             }
         }
-        pool.capacity = capacity;
         pool
     }
 
     /// Addresses that can be handed out dynamically.
     pub fn capacity(&self) -> u32 {
-        self.capacity
+        self.parts.iter().map(|p| p.capacity).sum()
     }
 
     /// Addresses free right now (a sum over slices: exact when no claim is
@@ -141,6 +174,34 @@ impl Pool {
             .iter()
             .map(|f| f.load(Ordering::Relaxed))
             .sum()
+    }
+
+    /// [`capacity`](Self::capacity) of one partition.
+    pub fn capacity_of(&self, part: PartitionIndex) -> u32 {
+        self.parts[part].capacity
+    }
+
+    /// [`free`](Self::free) of one partition.
+    pub fn free_of(&self, part: PartitionIndex) -> u32 {
+        let p = &self.parts[part];
+        self.slice_free[p.first_slice..p.first_slice + p.slices]
+            .iter()
+            .map(|f| f.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// The partition a slot index belongs to.
+    pub fn partition_of(&self, index: u32) -> PartitionIndex {
+        // Few partitions, and the residual comes first: a linear scan.
+        self.parts
+            .iter()
+            .rposition(|p| p.first_index <= index && p.len > 0)
+            .unwrap_or(0)
+    }
+
+    fn slice_of(&self, part: PartitionIndex, index: u32) -> usize {
+        let p = &self.parts[part];
+        p.first_slice + ((index - p.first_index) / p.slice_len) as usize
     }
 
     /// The slot index of `addr`, if it lies in a dynamic range.
@@ -156,7 +217,7 @@ impl Pool {
         let seg = self
             .segments
             .iter()
-            .rfind(|s| s.first_index <= index)
+            .find(|s| index >= s.first_index && index - s.first_index < s.len)
             .expect("slot index inside the pool");
         Ipv4Addr::from(seg.first_addr + (index - seg.first_index))
     }
@@ -190,18 +251,25 @@ impl Pool {
         self.transition(index, QUARANTINED, FREE)
     }
 
-    /// Claims any free address for `tag`, starting in `shard`'s slice at
-    /// `cursor` (which moves on, so successive claims do not rescan), then
-    /// borrowing from the other slices in turn.
-    pub fn claim_any(&self, shard: usize, tag: Tag, cursor: &mut u32) -> Option<u32> {
-        let slices = self.slice_free.len();
+    /// Claims any free address of partition `part` for `tag`, starting in
+    /// `shard`'s slice at `cursor` (which moves on, so successive claims do
+    /// not rescan), then borrowing from the other slices in turn.
+    pub fn claim_any(
+        &self,
+        part: PartitionIndex,
+        shard: usize,
+        tag: Tag,
+        cursor: &mut u32,
+    ) -> Option<u32> {
+        let p = &self.parts[part];
+        let slices = p.slices;
         for step in 0..slices {
             let slice = (shard + step) % slices;
-            if self.slice_free[slice].load(Ordering::Relaxed) == 0 {
+            if self.slice_free[p.first_slice + slice].load(Ordering::Relaxed) == 0 {
                 continue;
             }
-            let start = slice as u32 * self.slice_len;
-            let end = (start + self.slice_len).min(self.slots.len() as u32);
+            let start = p.first_index + slice as u32 * p.slice_len;
+            let end = (start + p.slice_len).min(p.first_index + p.len);
             let len = end - start;
             // The cursor belongs to the shard's own slice; borrowed slices
             // are scanned from their start.
@@ -224,7 +292,7 @@ impl Pool {
             .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
             .is_ok();
         if ok {
-            let slice = &self.slice_free[(index / self.slice_len) as usize];
+            let slice = &self.slice_free[self.slice_of(self.partition_of(index), index)];
             match (from, to) {
                 (FREE, _) => {
                     slice.fetch_sub(1, Ordering::Relaxed);
@@ -242,7 +310,7 @@ impl Pool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config;
+    use crate::config::{self, RESIDUAL};
 
     fn scope() -> config::Config {
         config::from_toml(
@@ -278,7 +346,7 @@ mod tests {
         let pool = Pool::new(&cfg.scopes[0], 2);
         let mut seen = std::collections::HashSet::new();
         let mut cursor = 0;
-        while let Some(i) = pool.claim_any(1, Tag::from_hash(7), &mut cursor) {
+        while let Some(i) = pool.claim_any(RESIDUAL, 1, Tag::from_hash(7), &mut cursor) {
             assert!(seen.insert(i));
         }
         assert_eq!(seen.len() as u32, pool.capacity());
@@ -286,7 +354,10 @@ mod tests {
         assert!(!seen.contains(&2) && !seen.contains(&3));
         assert!(pool.release(4, Tag::from_hash(7)));
         assert!(!pool.release(4, Tag::from_hash(7)));
-        assert_eq!(pool.claim_any(0, Tag::from_hash(9), &mut cursor), Some(4));
+        assert_eq!(
+            pool.claim_any(RESIDUAL, 0, Tag::from_hash(9), &mut cursor),
+            Some(4)
+        );
     }
 
     #[test]
