@@ -21,7 +21,14 @@ fn has(errs: &[String], needle: &[&str]) {
 fn the_example_configuration_is_valid() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/xdhcpd.toml");
     let cfg = config::load(std::path::Path::new(path)).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(cfg.scopes.len(), 4);
+    assert_eq!(cfg.scopes.len(), 5);
+    // The phones' policy range is cut out of campus-a's range; lab-boot
+    // has a BOOTP partition; both see the server's PXE policy after their own.
+    let campus = cfg.scopes.iter().find(|s| &*s.name == "campus-a").unwrap();
+    assert_eq!(campus.partitions.len(), 2);
+    assert_eq!(campus.policies.len(), 2);
+    let boot = cfg.scopes.iter().find(|s| &*s.name == "lab-boot").unwrap();
+    assert!(boot.bootp.as_ref().unwrap().partition.is_some());
     let dorm2 = cfg.scopes.iter().find(|s| &*s.name == "dorm-2").unwrap();
     assert_eq!(dorm2.network.len(), 2);
     assert!(
