@@ -227,6 +227,11 @@ pub struct Udhcpc {
 impl Udhcpc {
     /// Starts udhcpc on `iface` of `ns`, keeping its files in `dir`.
     pub fn start(ns: &Namespace, iface: &str, dir: &Path) -> Result<Self> {
+        Self::start_with(ns, iface, dir, &[])
+    }
+
+    /// The same with more udhcpc arguments (`-V VENDOR`, `-x OPT:VALUE`).
+    pub fn start_with(ns: &Namespace, iface: &str, dir: &Path, extra: &[&str]) -> Result<Self> {
         let events = Events {
             path: dir.join("udhcpc-events.log"),
         };
@@ -238,6 +243,7 @@ impl Udhcpc {
             .args([
                 "udhcpc", "-f", "-R", "-t", "5", "-T", "2", "-A", "5", "-i", iface,
             ])
+            .args(extra)
             .arg("-s")
             .arg(&script)
             .stdout(log.try_clone()?)

@@ -38,6 +38,11 @@ pub struct ClientMessage {
     pub server_id: Option<Ipv4Addr>,
     /// Option 82 (relay agent information), written last as relays do.
     pub relay_info: Option<Vec<u8>>,
+    /// More options, written after the parameter request list.
+    pub extra: Vec<(u8, Vec<u8>)>,
+    /// A BOOTP request: no message type and no parameter request list
+    /// (`kind` is then ignored).
+    pub bootp: bool,
 }
 
 impl ClientMessage {
@@ -53,6 +58,16 @@ impl ClientMessage {
             requested_ip: None,
             server_id: None,
             relay_info: None,
+            extra: Vec::new(),
+            bootp: false,
+        }
+    }
+
+    /// A BOOTREQUEST from `mac` (RFC 1048 vendor area, no options).
+    pub fn bootp(xid: u32, mac: [u8; 6]) -> Self {
+        Self {
+            bootp: true,
+            ..Self::discover(xid, mac)
         }
     }
 
@@ -79,16 +94,23 @@ impl ClientMessage {
             file: &[],
         });
         // Far below the size limit: these cannot fail.
-        w.option_u8(code::MESSAGE_TYPE, self.kind as u8)
-            .expect("fits");
+        if !self.bootp {
+            w.option_u8(code::MESSAGE_TYPE, self.kind as u8)
+                .expect("fits");
+        }
         if let Some(ip) = self.requested_ip {
             w.option_ip(code::REQUESTED_IP, ip).expect("fits");
         }
         if let Some(ip) = self.server_id {
             w.option_ip(code::SERVER_ID, ip).expect("fits");
         }
-        w.option(code::PARAMETER_REQUEST_LIST, &[1, 3, 6, 15, 51, 54])
-            .expect("fits");
+        if !self.bootp {
+            w.option(code::PARAMETER_REQUEST_LIST, &[1, 3, 6, 15, 42, 51, 54])
+                .expect("fits");
+        }
+        for (c, value) in &self.extra {
+            w.option(*c, value).expect("fits");
+        }
         if let Some(info) = &self.relay_info {
             w.option(code::RELAY_AGENT_INFO, info).expect("fits");
         }
