@@ -2,12 +2,14 @@
 //!
 //! Cheap checks first so that a formatting slip fails in seconds, not after
 //! the build: setup, rustfmt, clippy, then the tests (whose own setup is a
-//! quick no-op by then).
+//! quick no-op by then), then the quick bench: the criterion benches once
+//! each, and xdhcpd on each datapath at Kea's highest clean rate (it fails
+//! on a crash, a duplicate address, or drops where Kea holds, not on noise).
 
 use anyhow::Result;
 
 use crate::{
-    setup, test,
+    bench, setup, test,
     workspace::{Workspace, exec},
 };
 
@@ -45,5 +47,14 @@ pub fn run(ws: &Workspace) -> Result<()> {
             .args(["-Z", "build-std=core", "--target-dir", "target/bpf-clippy"])
             .args(DENY_WARNINGS),
     )?;
-    test::run(ws, &[])
+    test::run(ws, &[])?;
+    bench::run(
+        ws,
+        &bench::Options {
+            quick: true,
+            build: bench::Build::Yes,
+            skip_criterion: false,
+            out: None,
+        },
+    )
 }

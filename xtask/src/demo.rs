@@ -30,22 +30,23 @@ use std::{
     collections::BTreeMap,
     fmt, fs,
     net::Ipv4Addr,
-    os::unix::{fs::PermissionsExt, process::CommandExt},
+    os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
     process::{Child, Command, ExitStatus, Stdio},
-    sync::atomic::{AtomicBool, Ordering},
-    thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use anyhow::{Context, Result, bail};
 use nix::{
-    sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, kill, sigaction},
+    sys::signal::{Signal, kill},
     unistd::{Pid, geteuid},
 };
 use serde_json::Value;
 
 use crate::{
+    daemon_log::{self, EVENT_READY, event_id},
+    netns::{self, in_ns, ip},
+    process::{catch_interrupts, check_interrupted, on_path, run_cmd, stop, wait_for},
     setup,
     workspace::{Workspace, exec, say},
 };
@@ -80,8 +81,7 @@ const EVENT_TIMEOUT: Duration = Duration::from_secs(5);
 const EXIT_TIMEOUT: Duration = Duration::from_secs(15);
 const PERFDHCP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Windows event ids the demo waits for.
-const EVENT_READY: u64 = 1024;
+/// Windows event id of a release, which the demo waits for.
 const EVENT_RELEASE: u64 = 1013;
 
 /// Programs the demo runs, and the Debian packages that ship them.
@@ -104,7 +104,7 @@ pub fn run(ws: &Workspace) -> Result<()> {
         ws.cargo()
             .args(["build", "--release", "-p", "dhcp-user", "--bin", "xdhcpd"]),
     )?;
-    let bin = crate::test::target_dir(ws).join("release/xdhcpd");
+    let bin = ws.target_dir().join("release/xdhcpd");
 
     let mut demo = Demo::new()?;
     let outcome = demo.run(&bin);
@@ -114,64 +114,6 @@ pub fn run(ws: &Workspace) -> Result<()> {
         say(format!("demo files kept in {}", demo.dir.display()));
     }
     outcome
-}
-
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_interrupt(_: nix::libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-/// SIGINT and SIGTERM set a flag that every wait checks, so the demo
-/// unwinds through its teardown instead of dying with namespaces left.
-fn catch_interrupts() -> Result<()> {
-    let action = SigAction::new(
-        SigHandler::Handler(on_interrupt),
-        SaFlags::empty(),
-        SigSet::empty(),
-    );
-    for signal in [Signal::SIGINT, Signal::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is
-        // async-signal-safe.
-        unsafe { sigaction(signal, &action) }
-            .with_context(|| format!("installing a {signal} handler"))?;
-    }
-    Ok(())
-}
-
-fn check_interrupted() -> Result<()> {
-    if INTERRUPTED.load(Ordering::SeqCst) {
-        bail!("interrupted");
-    }
-    Ok(())
-}
-
-/// Polls `check` every 100 ms until it returns `Some`; fails after
-/// `timeout`, or at once when interrupted.
-fn wait_for<T>(
-    what: &str,
-    timeout: Duration,
-    mut check: impl FnMut() -> Result<Option<T>>,
-) -> Result<T> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        check_interrupted()?;
-        if let Some(v) = check()? {
-            return Ok(v);
-        }
-        if Instant::now() >= deadline {
-            bail!("timed out after {} s waiting for {what}", timeout.as_secs());
-        }
-        thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn on_path(tool: &str) -> bool {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    // Root's tools live in sbin, which a sudo'd PATH may lack.
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
-        .any(|dir| dir.join(tool).is_file())
 }
 
 /// Installs the packages of the missing tools; a prepared machine never
@@ -212,34 +154,6 @@ fn install_tools() -> Result<()> {
         exec(&what, &mut install())?;
     }
     Ok(())
-}
-
-/// Runs `cmd` to completion; fails with its stderr.
-fn run_cmd(cmd: &mut Command) -> Result<String> {
-    let out = cmd.output().with_context(|| format!("starting {cmd:?}"))?;
-    if !out.status.success() {
-        bail!(
-            "{cmd:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn ip(args: &[&str]) -> Result<()> {
-    run_cmd(Command::new("ip").args(args)).map(drop)
-}
-
-/// A command run inside namespace `ns`, in a process group of its own so
-/// that the terminal's Ctrl-C reaches only the demo, which then stops it.
-fn in_ns(ns: &str, program: impl AsRef<std::ffi::OsStr>) -> Command {
-    let mut cmd = Command::new("ip");
-    cmd.args(["netns", "exec", ns])
-        .arg(program)
-        .stdin(Stdio::null())
-        .process_group(0);
-    cmd
 }
 
 /// `<event> <address>` lines that a client script appends to a file.
@@ -385,8 +299,8 @@ impl Demo {
         say("creating namespaces xd-srv, xd-cli, xd-rly");
         for ns in [SERVER_NS, CLIENT_NS, RELAY_NS] {
             // A demo killed before its teardown leaves its namespaces.
-            if Path::new("/run/netns").join(ns).exists() {
-                remove_namespace(ns);
+            if netns::exists(ns) {
+                netns::remove(ns);
             }
             ip(&["netns", "add", ns])?;
             ip(&["-n", ns, "link", "set", "lo", "up"])?;
@@ -515,18 +429,11 @@ exit 0
 
     /// The daemon's JSON log records.
     fn records(&self) -> Vec<Value> {
-        fs::read_to_string(self.log_path())
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(Value::is_object)
-            .collect()
+        daemon_log::records(&self.log_path())
     }
 
     fn log_tail(&self) -> String {
-        let text = fs::read_to_string(self.log_path()).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
+        daemon_log::tail(&self.log_path(), 20)
     }
 
     fn start_daemon(&mut self, bin: &Path, config: &Path) -> Result<()> {
@@ -551,15 +458,14 @@ exit 0
             .stderr(log)
             .spawn()
             .context("starting xdhcpd")?;
+        let log_path = self.log_path();
         let daemon = self.daemon.insert(child);
         let ready = wait_for("event 1024 (ready)", READY_TIMEOUT, || {
             if let Some(status) = daemon.try_wait()? {
                 bail!("xdhcpd exited ({status})");
             }
-            let text = fs::read_to_string(self.dir.join("xdhcpd.log")).unwrap_or_default();
-            Ok(text
-                .lines()
-                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            Ok(daemon_log::records(&log_path)
+                .into_iter()
                 .find(|r| event_id(r) == Some(EVENT_READY)))
         });
         let ready = ready.with_context(|| {
@@ -810,33 +716,6 @@ exit 0
     }
 }
 
-/// SIGTERM, up to 3 s to exit, then SIGKILL.
-fn stop(child: &mut Child) {
-    if !matches!(child.try_wait(), Ok(None)) {
-        return;
-    }
-    let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(50));
-    }
-    // It may have exited since the last check.
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-/// Kills whatever still runs in namespace `ns`, then deletes it.
-fn remove_namespace(ns: &str) {
-    if let Ok(pids) = run_cmd(Command::new("ip").args(["netns", "pids", ns])) {
-        for pid in pids.split_whitespace().filter_map(|p| p.parse().ok()) {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-        }
-    }
-    if let Err(err) = ip(&["netns", "del", ns]) {
-        eprintln!("demo teardown: {err:#}");
-    }
-}
-
 impl Drop for Demo {
     fn drop(&mut self) {
         self.stop_clients();
@@ -844,8 +723,8 @@ impl Drop for Demo {
             stop(&mut daemon);
         }
         for ns in [CLIENT_NS, RELAY_NS, SERVER_NS] {
-            if Path::new("/run/netns").join(ns).exists() {
-                remove_namespace(ns);
+            if netns::exists(ns) {
+                netns::remove(ns);
             }
         }
         if !self.keep_files {
@@ -853,10 +732,6 @@ impl Drop for Demo {
         }
         say("demo: namespaces and processes removed");
     }
-}
-
-fn event_id(record: &Value) -> Option<u64> {
-    record.get("event_id").and_then(Value::as_u64)
 }
 
 /// Whether a log record mentions `ip` anywhere (`10.77.0.10` does not

@@ -6,11 +6,17 @@
 //! `flock` when builds on the machine must be serialised, and the nested
 //! cargo runs inherit that lock.
 
+mod bench;
 mod ci;
+mod daemon_log;
 mod demo;
+mod netns;
+mod process;
 mod setup;
 mod test;
 mod workspace;
+
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
@@ -31,11 +37,32 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// What CI runs: setup, rustfmt, clippy, then the tests.
+    /// What CI runs: setup, rustfmt, clippy, the tests, then `bench --quick`.
     Ci,
     /// As root: build xdhcpd and serve real DHCP clients (dhclient,
     /// udhcpc, perfdhcp) in network namespaces; installs them if missing.
     Demo,
+    /// As root: criterion benches and the end-to-end matrix, xdhcpd (each
+    /// datapath) vs Kea under xdhcp-loadgen; `--quick` is CI's check.
+    #[command(long_about = bench::HELP)]
+    Bench {
+        /// CI mode: criterion once each, Kea's max clean rate by a short
+        /// ramp, then xdhcpd on each datapath at that rate.
+        #[arg(long)]
+        quick: bool,
+        /// Use the binaries of an earlier build (run without the cargo lock).
+        #[arg(long, conflicts_with = "build_only")]
+        no_build: bool,
+        /// Build what the bench runs, then stop (run under the cargo lock).
+        #[arg(long)]
+        build_only: bool,
+        /// Leave out the criterion micro-benchmarks.
+        #[arg(long)]
+        skip_criterion: bool,
+        /// Where to write the results (default: target/bench-results.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,5 +72,27 @@ fn main() -> anyhow::Result<()> {
         Command::Test { args } => test::run(&ws, &args),
         Command::Ci => ci::run(&ws),
         Command::Demo => demo::run(&ws),
+        Command::Bench {
+            quick,
+            no_build,
+            build_only,
+            skip_criterion,
+            out,
+        } => {
+            let build = match (no_build, build_only) {
+                (true, _) => bench::Build::No,
+                (_, true) => bench::Build::Only,
+                _ => bench::Build::Yes,
+            };
+            bench::run(
+                &ws,
+                &bench::Options {
+                    quick,
+                    build,
+                    skip_criterion,
+                    out,
+                },
+            )
+        }
     }
 }

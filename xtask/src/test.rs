@@ -7,7 +7,7 @@
 //! workspace's tests with `XDHCPD_BIN` naming that binary, then the
 //! end-to-end tests again on each XDP datapath.
 
-use std::{env, path::PathBuf};
+use std::env;
 
 use anyhow::Result;
 
@@ -23,7 +23,7 @@ pub fn run(ws: &Workspace, extra: &[String]) -> Result<()> {
         ws.cargo()
             .args(["build", "-p", "dhcp-user", "--bin", "xdhcpd"]),
     )?;
-    let bin = target_dir(ws).join("debug/xdhcpd");
+    let bin = ws.target_dir().join("debug/xdhcpd");
     exec(
         "cargo test --workspace",
         ws.cargo()
@@ -57,9 +57,3 @@ pub fn run(ws: &Workspace, extra: &[String]) -> Result<()> {
 
 /// The `--datapath` values the end-to-end suite runs on besides io_uring.
 const XDP_DATAPATHS: [&str; 2] = ["xdp-native", "xdp-generic"];
-
-/// Where cargo puts what it builds: `CARGO_TARGET_DIR` (relative to the
-/// workspace when relative) or `<workspace>/target`.
-pub fn target_dir(ws: &Workspace) -> PathBuf {
-    env::var_os("CARGO_TARGET_DIR").map_or_else(|| ws.root.join("target"), |dir| ws.root.join(dir))
-}

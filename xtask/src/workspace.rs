@@ -35,6 +35,13 @@ impl Workspace {
         self.root.join(".tools")
     }
 
+    /// Where cargo puts what it builds: `CARGO_TARGET_DIR` (relative to the
+    /// workspace when relative) or `<workspace>/target`.
+    pub fn target_dir(&self) -> PathBuf {
+        env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| self.root.join("target"), |dir| self.root.join(dir))
+    }
+
     /// A `cargo` command run in the workspace root.
     ///
     /// Uses the cargo that runs xtask (`CARGO`), so the pinned toolchain

@@ -1,11 +1,11 @@
 //! `xdp-tx-ceiling`: the packet-rate ceiling of an XDP path on a veth pair,
-//! for `benches/e2e/xdp_vs_uring.sh`.
+//! for `cargo xtask bench` (xtask/src/bench/ceiling.rs).
 //!
 //! Three roles, each run in the namespace of its interface:
 //!
 //! * `reflect IFACE SECONDS`: attaches (native mode) a program that swaps
 //!   the Ethernet addresses of every frame and sends it back (`XDP_TX`):
-//!   the least work an XDP responder can do per frame. The script reads how
+//!   the least work an XDP responder can do per frame. The bench reads how
 //!   many frames it sent back from the veth's `rx_queue_0_xdp_tx` counter.
 //! * `sink IFACE SECONDS`: attaches a program that drops every frame
 //!   (`XDP_DROP`), so the reflected frames cost the sending side nothing.
