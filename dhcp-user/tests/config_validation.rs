@@ -258,3 +258,27 @@ fn offer_delay_is_at_most_a_second() {
     let errs = errors("[[scope]]\nname = \"a\"\nsubnet = \"10.0.0.0/24\"\noffer_delay_ms = 1500\n");
     has(&errs, &["scope \"a\".offer_delay_ms", "1500"]);
 }
+
+#[test]
+fn conflict_detection_attempts_and_timeout_are_bounded() {
+    let errs =
+        errors("[server]\nconflict_detection_attempts = 6\nconflict_detection_timeout = \"6s\"\n");
+    has(&errs, &["server.conflict_detection_attempts", "6"]);
+    has(&errs, &["server.conflict_detection_timeout", "6000 ms"]);
+    let errs = errors("[server]\nconflict_detection_timeout = \"0ms\"\n");
+    has(&errs, &["server.conflict_detection_timeout", "0 ms"]);
+    let errs = errors("[server]\nconflict_detection_timeout = \"soon\"\n");
+    has(&errs, &["server.conflict_detection_timeout", "soon"]);
+
+    let cfg = config::from_toml("[server]\nconflict_detection_attempts = 5\n").unwrap();
+    assert_eq!(cfg.server.conflict_detection_attempts, 5);
+    assert_eq!(cfg.server.conflict_detection_timeout_ms, 500, "default");
+    let cfg = config::from_toml("[server]\nconflict_detection_timeout = 2\n").unwrap();
+    assert_eq!(cfg.server.conflict_detection_attempts, 0, "off by default");
+    assert_eq!(
+        cfg.server.conflict_detection_timeout_ms, 2000,
+        "a number is seconds"
+    );
+    let cfg = config::from_toml("[server]\nconflict_detection_timeout = \"250ms\"\n").unwrap();
+    assert_eq!(cfg.server.conflict_detection_timeout_ms, 250);
+}

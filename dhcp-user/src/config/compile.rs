@@ -32,6 +32,12 @@ const DEFAULT_UNKNOWN_OPTION_INTERVAL_SECS: u64 = 60;
 const DEFAULT_REQUEST_DROP_TIMEOUT_SECS: u64 = 30;
 /// Windows' bound on pending delayed OFFERs.
 const DEFAULT_DELAYED_OFFER_LIMIT: usize = 1000;
+/// Windows' range of conflict detection attempts (0: off, the default).
+const MAX_CONFLICT_ATTEMPTS: u8 = 5;
+/// Wait for each conflict-detection ping's reply: 500 ms by default, at
+/// most 5 s.
+const DEFAULT_CONFLICT_TIMEOUT_MS: u64 = 500;
+const MAX_CONFLICT_TIMEOUT_MS: u64 = 5000;
 /// Windows allows at most a second of offer delay.
 const MAX_OFFER_DELAY_MS: u32 = 1000;
 /// Windows DHCP's default backup and cleanup intervals: an hour.
@@ -84,6 +90,25 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
         srv.decline_quarantine.as_ref(),
         DEFAULT_DECLINE_QUARANTINE_SECS,
     );
+    let conflict_attempts = srv.conflict_detection_attempts.unwrap_or(0);
+    if conflict_attempts > MAX_CONFLICT_ATTEMPTS {
+        errs.push(
+            "server.conflict_detection_attempts",
+            format!("{conflict_attempts} is more than {MAX_CONFLICT_ATTEMPTS}"),
+        );
+    }
+    let conflict_timeout = millis(
+        &mut errs,
+        "server.conflict_detection_timeout",
+        srv.conflict_detection_timeout.as_ref(),
+        DEFAULT_CONFLICT_TIMEOUT_MS,
+    );
+    if !(1..=MAX_CONFLICT_TIMEOUT_MS).contains(&conflict_timeout) {
+        errs.push(
+            "server.conflict_detection_timeout",
+            format!("{conflict_timeout} ms is not between 1 ms and {MAX_CONFLICT_TIMEOUT_MS} ms"),
+        );
+    }
     let unknown_interval = seconds(
         &mut errs,
         "server.unknown_option_event_interval",
@@ -283,6 +308,8 @@ pub fn compile(file: &ConfigFile) -> Result<Config, ConfigErrors> {
                 .unwrap_or(DEFAULT_DELAYED_OFFER_LIMIT),
             request_drop_timeout_ms: drop_timeout * 1000,
             decline_quarantine_ms: quarantine * 1000,
+            conflict_detection_attempts: conflict_attempts,
+            conflict_detection_timeout_ms: conflict_timeout,
             low_address_warning_percent: low_percent,
             unknown_option_event_interval_ms: unknown_interval * 1000,
             state_dir,
@@ -1146,6 +1173,26 @@ fn seconds(errs: &mut Errors, field: &str, spec: Option<&DurationSpec>, default:
             default
         }
     }
+}
+
+/// A duration in milliseconds (a bare number is seconds, as everywhere;
+/// `"500ms"` for less than a second).
+fn millis(errs: &mut Errors, field: &str, spec: Option<&DurationSpec>, default: u64) -> u64 {
+    let parsed = match spec {
+        None => return default,
+        Some(DurationSpec::Seconds(n)) if *n < 0 => Err(format!("{n} is negative")),
+        Some(DurationSpec::Seconds(n)) => Ok((*n as u64).saturating_mul(1000)),
+        Some(DurationSpec::Text(t)) if t.trim().eq_ignore_ascii_case("infinite") => {
+            Err("cannot be infinite".to_owned())
+        }
+        Some(DurationSpec::Text(t)) => humantime::parse_duration(t)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .map_err(|e| format!("{t:?} is not a duration like \"500ms\" or \"1s\" ({e})")),
+    };
+    parsed.unwrap_or_else(|e| {
+        errs.push(field, e);
+        default
+    })
 }
 
 /// A lease-like duration: positive, at most `u32` seconds, or infinite.

@@ -50,8 +50,24 @@ pub struct ServerSection {
     /// How long an offered address stays reserved for the client it was
     /// offered to, waiting for its REQUEST.
     pub offer_timeout: Option<DurationSpec>,
-    /// How long a declined address stays out of service.
+    /// How long a declined address stays out of service (also an address
+    /// found in use by conflict detection).
     pub decline_quarantine: Option<DurationSpec>,
+    /// Conflict detection (Windows' "conflict detection attempts"): how
+    /// many echo requests (pings) the server sends to an address it is
+    /// about to offer for the first time, one after the other, waiting
+    /// `conflict_detection_timeout` for a reply to each. An address that
+    /// answers is in use by a host the server does not know: it is
+    /// quarantined for `decline_quarantine` (audit log: conflict,
+    /// `BAD_ADDRESS`) and the next free address is tried. 0–5; 0, the
+    /// default, turns conflict detection off. Reservations, and addresses
+    /// the client already holds (renewals, retransmitted DISCOVERs), are
+    /// never pinged.
+    pub conflict_detection_attempts: Option<u8>,
+    /// How long each conflict-detection ping waits for its reply: 1 ms to
+    /// 5 s, e.g. `"500ms"` (the default) or `1` (seconds). The OFFER leaves
+    /// after `conflict_detection_attempts` × this when nobody answered.
+    pub conflict_detection_timeout: Option<DurationSpec>,
     /// Event 1020 fires when a scope is at least this many percent in use.
     pub low_address_warning_percent: Option<u8>,
     /// Event 1000 (unknown option) repeats at most once per code per interval.

@@ -33,6 +33,10 @@ pub struct ServerParams {
     pub delayed_offer_limit: usize,
     pub request_drop_timeout_ms: u64,
     pub decline_quarantine_ms: u64,
+    /// Pings sent to a newly chosen address before it is offered; 0: off.
+    pub conflict_detection_attempts: u8,
+    /// How long each ping waits for its reply.
+    pub conflict_detection_timeout_ms: u64,
     pub low_address_warning_percent: u8,
     pub unknown_option_event_interval_ms: u64,
     pub state_dir: std::path::PathBuf,

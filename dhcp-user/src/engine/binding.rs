@@ -84,10 +84,19 @@ pub fn give_back(shared: &Shared, held: &Held, tag: Tag) {
 
 impl Local {
     /// Records `held` as the address offered to the client, until the offer
-    /// timeout. An earlier offer of another address is withdrawn.
-    pub(super) fn set_offer(&mut self, cx: &Ctx<'_, '_>, rec: RecordId, mut held: Held) {
+    /// timeout; while `probe_until` (ms, 0 for none) the address is being
+    /// pinged and the OFFER has not left yet, so the timeout starts then.
+    /// An earlier offer of another address is withdrawn.
+    pub(super) fn set_offer(
+        &mut self,
+        cx: &Ctx<'_, '_>,
+        rec: RecordId,
+        mut held: Held,
+        probe_until: u64,
+    ) {
         let timeout = cx.config().server.offer_timeout_ms;
         let record = self.table.get_mut(rec);
+        record.probe_until = probe_until;
         let bound_here = record
             .binding
             .as_ref()
@@ -102,7 +111,7 @@ impl Local {
             // Offering the client its own lease: nothing more to hold.
             return;
         }
-        held.expires = cx.now + timeout;
+        held.expires = cx.now.max(probe_until) + timeout;
         record.offer = Some(held);
         self.table.schedule_offer(rec, held.expires);
     }

@@ -6,6 +6,10 @@
 //! then any free address of its network, scope by scope through the
 //! superscope. A new address always comes from a partition the client's
 //! policies allow (see `classify`).
+//!
+//! With conflict detection on, an address chosen anew for the client (not
+//! a reservation, not one it already holds) is marked for a ping before
+//! its OFFER leaves (`Reply::probe`; the rest is in `conflict`).
 
 use super::binding::low_address_check;
 use super::classify::Class;
@@ -34,6 +38,13 @@ impl Local {
         let rec = self
             .table
             .find_or_insert(cx.key.as_bytes(), cx.hash, cx.tag);
+        let record = self.table.get(rec);
+        if record.offer.is_some() && record.probe_until > cx.now {
+            // A retransmission while its OFFER waits for the ping: that
+            // OFFER answers it.
+            return Outcome::silent(Silence::Probing);
+        }
+        let mut fresh = false;
         let reservation = config.reservation(net, cx.msg.client_id(), cx.msg.chaddr());
         let held = match reservation {
             Some(res) => {
@@ -51,7 +62,10 @@ impl Local {
                 }
             }
             None => match self.choose_dynamic(cx, net, rec, events) {
-                Some(held) => held,
+                Some((held, new)) => {
+                    fresh = new;
+                    held
+                }
                 None => {
                     self.forget_if_empty(rec);
                     if network_is_full(cx, net) && cx.shared.note_exhausted(net.id) {
@@ -67,21 +81,29 @@ impl Local {
         if let Some(slot) = held.slot {
             low_address_check(cx, held.scope, slot, events);
         }
-        self.set_offer(cx, rec, held);
+        let attempts = config.server.conflict_detection_attempts;
+        let probe = fresh && attempts > 0;
+        let probe_until = if probe {
+            cx.now + u64::from(attempts) * config.server.conflict_detection_timeout_ms
+        } else {
+            0
+        };
+        self.set_offer(cx, rec, held, probe_until);
         let scope = config.scope(held.scope);
-        let reply = offer_reply(cx, scope, held, reservation, out);
+        let mut reply = offer_reply(cx, scope, held, reservation, out);
+        reply.probe = probe.then_some(held.addr);
         Outcome::reply(reply, None)
     }
 
     /// A dynamic address for the client on `net`, claimed in the pool
-    /// unless the client already holds it.
+    /// unless the client already holds it; true if it was claimed now.
     fn choose_dynamic(
         &mut self,
         cx: &Ctx<'_, '_>,
         net: &Scope,
         rec: RecordId,
         events: &mut Vec<Event>,
-    ) -> Option<Held> {
+    ) -> Option<(Held, bool)> {
         let config = cx.config();
         let on_net = |h: &Held| net.network.contains(&h.scope) && config.scope(h.scope).active;
         let record = self.table.get(rec);
@@ -91,17 +113,17 @@ impl Local {
             .and_then(Binding::bound)
             .filter(|h| on_net(h))
         {
-            return Some(*bound);
+            return Some((*bound, false));
         }
         if let Some(offer) = record.offer.filter(on_net) {
-            return Some(offer);
+            return Some((offer, false));
         }
         if let Some(prev) = record.binding.map(|b| *b.held()).filter(on_net)
             && let Some(slot) = prev.slot
             && may_take(cx, prev.scope, slot)
             && cx.shared.pool(prev.scope).try_claim(slot, cx.tag)
         {
-            return Some(prev);
+            return Some((prev, true));
         }
         if let Some(want) = cx.msg.requested_ip()
             && let Some(scope) = select::scope_on_network(config, net, want).filter(|s| s.active)
@@ -109,12 +131,15 @@ impl Local {
             && may_take(cx, scope.id, slot)
             && cx.shared.pool(scope.id).try_claim(slot, cx.tag)
         {
-            return Some(Held {
-                scope: scope.id,
-                addr: want,
-                slot: Some(slot),
-                expires: 0,
-            });
+            return Some((
+                Held {
+                    scope: scope.id,
+                    addr: want,
+                    slot: Some(slot),
+                    expires: 0,
+                },
+                true,
+            ));
         }
         for &id in &net.network {
             let scope = config.scope(id);
@@ -127,12 +152,15 @@ impl Local {
                 let cursor = &mut self.cursors[id.index()][part];
                 if let Some(slot) = pool.claim_any(part, self.id, cx.tag, cursor) {
                     cx.shared.note_partition_not_full(id, part);
-                    return Some(Held {
-                        scope: id,
-                        addr: pool.addr_at(slot),
-                        slot: Some(slot),
-                        expires: 0,
-                    });
+                    return Some((
+                        Held {
+                            scope: id,
+                            addr: pool.addr_at(slot),
+                            slot: Some(slot),
+                            expires: 0,
+                        },
+                        true,
+                    ));
                 }
                 partition_full(cx, scope, part, events);
             }

@@ -11,6 +11,7 @@ mod binding;
 mod bootp;
 mod carry;
 mod classify;
+mod conflict;
 mod discover;
 mod inform;
 mod key;
@@ -60,6 +61,9 @@ pub struct Reply {
     pub dest: Destination,
     /// Milliseconds to hold the reply back (a delayed-offer scope).
     pub delay_ms: u32,
+    /// Conflict detection: ping this address (the OFFER's, newly chosen
+    /// for the client) before the OFFER leaves; see [`Shard::conflict`].
+    pub probe: Option<Ipv4Addr>,
 }
 
 /// A change to durable lease state: must be stored before the reply leaves.
@@ -133,6 +137,9 @@ pub enum Silence {
     NotHeld,
     /// DECLINE and RELEASE are never answered.
     NoReplyDefined,
+    /// A DISCOVER retransmitted while the address offered to the client is
+    /// still being pinged: the OFFER leaves when the ping is over.
+    Probing,
 }
 
 /// Everything the engine decided about one message.

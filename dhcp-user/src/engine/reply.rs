@@ -224,6 +224,7 @@ pub fn write(msg: &Message<'_>, spec: &ReplySpec<'_>, out: &mut [u8]) -> Reply {
         len,
         dest: destination(msg, spec.kind, spec.yiaddr),
         delay_ms: 0,
+        probe: None,
     }
 }
 

@@ -63,6 +63,9 @@ pub struct Record {
     pub binding: Option<Binding>,
     /// An outstanding offer of an address other than a bound one.
     pub offer: Option<Held>,
+    /// Conflict detection: until when (ms) the offered address is being
+    /// pinged, its OFFER parked in the datapath; 0 when it is not.
+    pub probe_until: u64,
     generation: u32,
 }
 
@@ -123,6 +126,7 @@ impl LeaseTable {
             tag,
             binding: None,
             offer: None,
+            probe_until: 0,
             generation: self.next_generation,
         };
         let i = match self.free.pop() {
