@@ -279,6 +279,35 @@ options = {{ routers = ["{SERVER_DIRECT}"] }}
         )
     }
 
+    /// Another machine on the direct clients' link, holding `ip` (/24): a
+    /// macvlan of the client's interface, moved into a namespace of its
+    /// own, so it answers ARP and ping there as any host would while the
+    /// client namespace stays a machine without an address. The returned
+    /// namespace, and the host with it, goes away on drop.
+    pub fn add_link_host(&self, ip: Ipv4Addr) -> Result<Namespace> {
+        const HOST_IF: &str = "h0";
+        let (_, id) = crate::unique_id();
+        let prefix = self.client.name().trim_end_matches("-cli");
+        let host = Namespace::create(format!("{prefix}-host{id}"))?;
+        self.client.ip(&[
+            "link",
+            "add",
+            HOST_IF,
+            "link",
+            addr::CLIENT_IF,
+            "type",
+            "macvlan",
+            "mode",
+            "bridge",
+        ])?;
+        self.client
+            .ip(&["link", "set", HOST_IF, "netns", host.name()])?;
+        host.run_in(|| disable_ipv6(HOST_IF))??;
+        host.ip(&["addr", "add", &format!("{ip}/24"), "dev", HOST_IF])?;
+        host.ip(&["link", "set", HOST_IF, "up"])?;
+        Ok(host)
+    }
+
     /// Gives the client's interface the hardware address `mac`
     /// (`"02:00:00:00:00:01"`) and no IPv4 address, as a fresh machine.
     pub fn set_client_mac(&self, mac: &str) -> Result<()> {

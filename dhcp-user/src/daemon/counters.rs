@@ -78,6 +78,17 @@ counters! {
     stale,
     /// DISCOVERs dropped because the delayed-offer queue was full (1338).
     delay_dropped,
+    /// Conflict detection: echo requests sent to addresses about to be
+    /// offered.
+    pings,
+    /// Conflict detection: addresses that answered a ping (quarantined).
+    conflicts,
+    /// Conflict detection: pings that could not be sent (event 1029); their
+    /// OFFERs left unchecked.
+    ping_errors,
+    /// Conflict detection: DISCOVERs dropped because the worker already had
+    /// as many OFFERs waiting for pings as it can hold.
+    ping_dropped,
     /// Lease changes written to the store.
     stored,
     /// Commits the store refused (full disk, I/O error): their ACKs were

@@ -10,6 +10,7 @@ pub mod control;
 pub mod frame;
 pub mod iface;
 pub mod packet;
+pub mod ping;
 pub mod udp;
 pub mod uring;
 

@@ -15,7 +15,12 @@
 //! address as complete Ethernet frames through a packet socket (a client
 //! that has no address cannot answer ARP). A worker with nothing to do
 //! sleeps in `io_uring_enter` until a message, a wake-up or its next timer.
+//!
+//! Conflict detection parks an OFFER in its send slot, like a delayed
+//! OFFER, while its address is pinged (`datapath::ping`); the worker's ICMP
+//! socket is watched with a poll request on the ring.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
@@ -32,9 +37,10 @@ use super::control::Control;
 use super::frame::{self, FrameAddrs, VlanTags};
 use super::iface::Interface;
 use super::packet::PacketSocket;
+use super::ping::{Due, Pinger, Probe, Probes, Token};
 use super::udp;
 use crate::daemon::counters::Counters;
-use crate::daemon::worker::{Worker, now_ms};
+use crate::daemon::worker::{Answer, Worker, now_ms};
 use crate::engine::{Destination, MAX_REPLY_LEN, RecvMeta, Reply, steering_key};
 
 /// Provided receive buffers (a power of two) and their size.
@@ -55,8 +61,13 @@ const COMMIT_BATCH: usize = 64;
 /// flag can be seen if a wake-up were ever lost.
 const MAX_SLEEP_MS: u64 = 1000;
 
+/// OFFERs parked at once while their addresses are pinged: half the send
+/// slots, so pinging never starves the other replies.
+const MAX_PROBES: usize = SEND_SLOTS / 2;
+
 const RECV: u64 = u64::MAX;
 const WAKE: u64 = u64::MAX - 1;
+const PING: u64 = u64::MAX - 2;
 
 /// An interface the server answers on.
 pub struct Link {
@@ -233,7 +244,7 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
     } else {
         None
     };
-    let mut tx = Sender::new();
+    let mut tx = Sender::new(index);
     let mut completions: Vec<(u64, i32, u32)> = Vec::with_capacity(1024);
     let mut wake_buf = [0u8; 8];
     let mut pending_wake = vec![false; workers as usize];
@@ -306,6 +317,12 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
                     tx.drain(&mut uring, &path, &mut worker, inbox, now);
                     arm_wake(&mut uring, wake_fd, &mut wake_buf)?;
                 }
+                PING => {
+                    tx.ping_replies(&mut uring, &path, &mut worker, now);
+                    if let Some(fd) = tx.pinger.fd() {
+                        arm_ping(&mut uring, fd)?;
+                    }
+                }
                 slot => {
                     tx.free.push(slot as u16);
                     if result < 0 {
@@ -329,13 +346,18 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
         if tx.linger_left().is_none() {
             tx.flush(&mut uring, &mut worker, now);
         }
-        tx.release_delayed(&mut uring, &worker, now, false);
+        tx.release_delayed(&mut uring, &mut worker, now, false);
+        if tx.pinger.take_opened()
+            && let Some(fd) = tx.pinger.fd()
+        {
+            arm_ping(&mut uring, fd)?;
+        }
 
         if path.control.shutting_down() {
             // Answer what was already handed to us, then stop.
             tx.drain(&mut uring, &path, &mut worker, inbox, now);
             tx.flush(&mut uring, &mut worker, now);
-            tx.release_delayed(&mut uring, &worker, now, true);
+            tx.release_delayed(&mut uring, &mut worker, now, true);
             uring.submit_and_wait(SEND_SLOTS - tx.free.len())?;
             return Ok(());
         }
@@ -366,6 +388,14 @@ fn forward(path: &UringPath, owner: u32, payload: &[u8], meta: RecvMeta, counter
         Ok(()) => Counters::add(&counters.forwarded, 1),
         Err(_) => Counters::add(&counters.inbox_full, 1),
     }
+}
+
+/// Asks for one completion when the ICMP socket has something to read.
+fn arm_ping(uring: &mut IoUring, fd: RawFd) -> io::Result<()> {
+    let poll = opcode::PollAdd::new(types::Fd(fd), libc::POLLIN as u32)
+        .build()
+        .user_data(PING);
+    push(uring, &poll)
 }
 
 fn arm_wake(uring: &mut IoUring, fd: RawFd, buf: &mut [u8; 8]) -> io::Result<()> {
@@ -465,13 +495,20 @@ struct Sender {
     deferred: Vec<(u16, io_uring::squeue::Entry)>,
     /// When the oldest of `deferred` was held back.
     deferred_since: Option<Instant>,
-    /// Delayed OFFERs by due time (ms), their sends parked in `held`.
-    delayed: BinaryHeap<Reverse<(u64, u16)>>,
+    /// Delayed OFFERs and OFFERs waiting for pings by due time (ms), their
+    /// sends parked in `held`; the token (0 for a delayed OFFER) names a
+    /// pinged one in `probes`.
+    delayed: BinaryHeap<Reverse<(u64, u16, Token)>>,
     held: Box<[Option<io_uring::squeue::Entry>]>,
+    /// Conflict detection: the ICMP socket, and the OFFERs parked while
+    /// their addresses are pinged (by send slot).
+    pinger: Pinger,
+    probes: Probes<u16>,
+    answered: Vec<Token>,
 }
 
 impl Sender {
-    fn new() -> Sender {
+    fn new(worker: usize) -> Sender {
         Sender {
             slots: (0..SEND_SLOTS).map(|_| new_slot()).collect(),
             free: (0..SEND_SLOTS as u16).rev().collect(),
@@ -480,6 +517,9 @@ impl Sender {
             deferred_since: None,
             delayed: BinaryHeap::new(),
             held: (0..SEND_SLOTS).map(|_| None).collect(),
+            pinger: Pinger::new(worker),
+            probes: Probes::new(MAX_PROBES),
+            answered: Vec::new(),
         }
     }
 
@@ -530,6 +570,14 @@ impl Sender {
                     worker.withheld(1);
                     return;
                 }
+                if answer.probe.is_some() {
+                    // No slot to park it in while its address is pinged.
+                    worker.drop_probed(payload);
+                    if answer.delay_ms > 0 {
+                        worker.delayed_sent();
+                    }
+                    return;
+                }
                 if answer.delay_ms > 0 {
                     // No slot to hold it in: it leaves early rather than never.
                     worker.delayed_sent();
@@ -556,42 +604,232 @@ impl Sender {
             self.free.push(slot_id);
             return;
         };
-        let server_ip = worker.server_ip(&meta);
+        let request = Cow::Borrowed(payload);
+        self.dispatch(uring, path, worker, slot_id, answer, &meta, request, 0, now);
+    }
+
+    /// Sends, holds for the commit, parks for its delay or for the pings
+    /// of its address the reply `answer` written into slot `slot_id` in
+    /// answer to `request`, which `probed` addresses answered pings for.
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch(
+        &mut self,
+        uring: &mut IoUring,
+        path: &UringPath,
+        worker: &mut Worker,
+        slot_id: u16,
+        answer: Answer,
+        meta: &RecvMeta,
+        request: Cow<'_, [u8]>,
+        probed: u8,
+        now: u64,
+    ) {
+        let link = path.link(meta.ifindex).expect("answered on a served link");
+        let udp = path.udp.as_raw_fd();
+        let slot = &mut self.slots[usize::from(slot_id)];
+        let server_ip = worker.server_ip(meta);
         let Some(entry) = prepare(slot, answer.reply, link, server_ip, udp)
             .map(|out| out.entry().user_data(u64::from(slot_id)))
         else {
             self.free.push(slot_id);
             Counters::add(&worker.counters().send_errors, 1);
+            if answer.probe.is_some() {
+                worker.drop_probed(&request);
+            }
+            if answer.delay_ms > 0 {
+                worker.delayed_sent();
+            }
             return;
         };
+        let delay_until = (answer.delay_ms > 0).then(|| now + u64::from(answer.delay_ms));
         if answer.after_commit {
             self.deferred_since.get_or_insert_with(Instant::now);
             self.deferred.push((slot_id, entry));
-        } else if answer.delay_ms > 0 {
-            self.delayed
-                .push(Reverse((now + u64::from(answer.delay_ms), slot_id)));
+            return;
+        }
+        if let Some(target) = answer.probe {
+            if self.probes.is_full() {
+                worker.drop_probed(&request);
+                if delay_until.is_some() {
+                    worker.delayed_sent();
+                }
+                self.free.push(slot_id);
+                return;
+            }
+            let request = match request {
+                Cow::Borrowed(r) => self.probes.copy(r),
+                Cow::Owned(r) => r,
+            };
+            let started = self.probes.start(
+                &mut self.pinger,
+                target,
+                request,
+                *meta,
+                probed,
+                delay_until,
+                slot_id,
+                worker.conflict_detection(),
+                now,
+            );
+            match started {
+                Ok((token, due)) => {
+                    worker.pinged();
+                    self.held[usize::from(slot_id)] = Some(entry);
+                    self.delayed.push(Reverse((due, slot_id, token)));
+                    return;
+                }
+                Err(failed) => {
+                    // Event 1029: the OFFER goes out unchecked.
+                    worker.ping_failed(&failed.request, target, &failed.error, now);
+                    self.probes.reuse(failed.request);
+                }
+            }
+        } else if let Cow::Owned(r) = request {
+            self.probes.reuse(r);
+        }
+        if let Some(due) = delay_until {
+            self.delayed.push(Reverse((due, slot_id, 0)));
             self.held[usize::from(slot_id)] = Some(entry);
         } else {
             self.queue(uring, worker, slot_id, &entry);
         }
     }
 
-    /// When the next delayed OFFER is due.
-    fn next_delayed(&self) -> Option<u64> {
-        self.delayed.peek().map(|Reverse((due, _))| *due)
+    /// Reads the ICMP socket: an address that answers its ping is in use,
+    /// so its parked OFFER is dropped and the DISCOVER answered again.
+    fn ping_replies(
+        &mut self,
+        uring: &mut IoUring,
+        path: &UringPath,
+        worker: &mut Worker,
+        now: u64,
+    ) {
+        let probes = &self.probes;
+        let answered = &mut self.answered;
+        self.pinger.recv(|src, seq| {
+            if let Some(token) = probes.answered(src, seq) {
+                answered.push(token);
+            }
+        });
+        for token in std::mem::take(&mut self.answered) {
+            let Some(probe) = self.probes.take(token) else {
+                continue; // two replies to one probe
+            };
+            self.conflict(uring, path, worker, probe, now);
+        }
     }
 
-    /// Sends the delayed OFFERs due at `now` (all of them when `all`).
-    fn release_delayed(&mut self, uring: &mut IoUring, worker: &Worker, now: u64, all: bool) {
-        while let Some(&Reverse((due, slot_id))) = self.delayed.peek() {
+    /// The address of `probe` answered: drop its OFFER, answer again.
+    fn conflict(
+        &mut self,
+        uring: &mut IoUring,
+        path: &UringPath,
+        worker: &mut Worker,
+        probe: Probe<u16>,
+        now: u64,
+    ) {
+        let slot_id = probe.parked;
+        self.held[usize::from(slot_id)] = None;
+        if probe.delay_until.is_some() {
+            worker.delayed_sent();
+        }
+        let slot = &mut self.slots[usize::from(slot_id)];
+        let again = worker.conflict(
+            &probe.request,
+            &probe.meta,
+            probe.target,
+            probe.probed,
+            now,
+            &mut slot.buf[HEADROOM..],
+        );
+        match again {
+            Some(answer) => {
+                let probed = probe.probed.saturating_add(1);
+                let request = Cow::Owned(probe.request);
+                self.dispatch(
+                    uring,
+                    path,
+                    worker,
+                    slot_id,
+                    answer,
+                    &probe.meta,
+                    request,
+                    probed,
+                    now,
+                );
+            }
+            None => {
+                self.free.push(slot_id);
+                self.probes.reuse(probe.request);
+            }
+        }
+    }
+
+    /// When the next delayed OFFER, or ping, is due.
+    fn next_delayed(&self) -> Option<u64> {
+        self.delayed.peek().map(|Reverse((due, ..))| *due)
+    }
+
+    /// Sends the delayed OFFERs due at `now` (all of them when `all`), and
+    /// moves the pinged ones on: the next ping, or out when the last went
+    /// unanswered. When `all` (shutting down), OFFERs still waiting for a
+    /// ping are dropped: they were never checked.
+    fn release_delayed(&mut self, uring: &mut IoUring, worker: &mut Worker, now: u64, all: bool) {
+        while let Some(&Reverse((due, slot_id, token))) = self.delayed.peek() {
             if due > now && !all {
                 break;
             }
             self.delayed.pop();
-            if let Some(entry) = self.held[usize::from(slot_id)].take() {
-                self.queue(uring, worker, slot_id, &entry);
+            if token == 0 {
+                if let Some(entry) = self.held[usize::from(slot_id)].take() {
+                    self.queue(uring, worker, slot_id, &entry);
+                }
+                worker.delayed_sent();
+                continue;
             }
-            worker.delayed_sent();
+            if all {
+                if let Some(probe) = self.probes.take(token) {
+                    self.held[usize::from(slot_id)] = None;
+                    self.free.push(slot_id);
+                    if probe.delay_until.is_some() {
+                        worker.delayed_sent();
+                    }
+                    self.probes.reuse(probe.request);
+                }
+                continue;
+            }
+            let probe = match self.probes.due(token, &mut self.pinger, now) {
+                Due::Stale => continue,
+                Due::Again(next) => {
+                    worker.pinged();
+                    self.delayed.push(Reverse((next, slot_id, token)));
+                    continue;
+                }
+                Due::Passed(probe) => {
+                    worker.probe_done(&probe.request);
+                    probe
+                }
+                Due::Failed(probe, e) => {
+                    worker.ping_failed(&probe.request, probe.target, &e, now);
+                    probe
+                }
+            };
+            match probe.delay_until {
+                // A delayed scope: the rest of its delay, as a delayed
+                // OFFER (which gives its queue place back when it leaves).
+                Some(until) if until > now => {
+                    self.delayed.push(Reverse((until, slot_id, 0)));
+                }
+                delayed => {
+                    if let Some(entry) = self.held[usize::from(slot_id)].take() {
+                        self.queue(uring, worker, slot_id, &entry);
+                    }
+                    if delayed.is_some() {
+                        worker.delayed_sent();
+                    }
+                }
+            }
+            self.probes.reuse(probe.request);
         }
     }
 

@@ -31,7 +31,7 @@ pub const FRAME_SIZE: usize = 2048;
 /// Frames per queue (a power of two: the fill and completion rings hold
 /// them all). 4 MiB per queue: below the 8 MiB a process may lock without
 /// CAP_IPC_LOCK even with two interfaces.
-const FRAMES: u32 = 2048;
+pub const FRAMES: u32 = 2048;
 /// RX and TX ring entries per socket.
 const SOCKET_RING: u32 = 1024;
 

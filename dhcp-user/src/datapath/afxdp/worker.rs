@@ -22,6 +22,11 @@
 //!
 //! It never allocates per packet: frames are named by their offset, and
 //! the batch vectors are reused.
+//!
+//! Conflict detection parks an OFFER in its frame, like a delayed OFFER,
+//! while its address is pinged (`datapath::ping`); the worker's ICMP
+//! socket is one more descriptor in its `ppoll` (the XDP program passes
+//! ICMP to the kernel).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -33,11 +38,12 @@ use std::time::{Duration, Instant};
 
 use xdpilone::xdp::XdpDesc;
 
-use super::umem::{FRAME_SIZE, SocketRings, tx_desc};
+use super::umem::{FRAME_SIZE, FRAMES, SocketRings, tx_desc};
 use super::{Forwarded, XdpPath};
 use crate::daemon::counters::Counters;
-use crate::daemon::worker::{Worker, now_ms};
-use crate::datapath::frame::{self, FrameAddrs};
+use crate::daemon::worker::{Answer, Worker, now_ms};
+use crate::datapath::frame::{self, FrameAddrs, VlanTags};
+use crate::datapath::ping::{Due, Pinger, Probe, Probes, Token};
 use crate::datapath::udp;
 use crate::engine::{Destination, RecvMeta, steering_key};
 
@@ -56,6 +62,10 @@ const MAX_KICKS: usize = 64;
 const COMMIT_LINGER: Duration = Duration::from_micros(500);
 /// Held-back ACKs that make a commit worth its sync without waiting more.
 const COMMIT_BATCH: usize = 64;
+/// Most OFFERs one worker parks while their addresses are pinged: parked
+/// frames are out of the fill ring, so all the workers together park at
+/// most a quarter of a queue's frames.
+const MAX_PROBES: usize = 256;
 
 /// One worker's socket on one queue, and what it has to send there.
 struct Sock {
@@ -83,16 +93,20 @@ pub fn run(mut worker: Worker, path: Arc<XdpPath>) -> io::Result<()> {
         })
         .collect();
     let inbox = &path.inboxes[index];
+    // RX rings, then the inbox's eventfd, then the ICMP socket (-1, which
+    // poll skips, until it opens).
     let mut fds: Vec<libc::pollfd> = socks
         .iter()
         .map(|s| s.rings.rx.as_raw_fd())
-        .chain(std::iter::once(inbox.wake.as_raw_fd()))
+        .chain([inbox.wake.as_raw_fd(), -1])
         .map(|fd| libc::pollfd {
             fd,
             events: libc::POLLIN,
             revents: 0,
         })
         .collect();
+    let (wake_fd, ping_fd) = (socks.len(), socks.len() + 1);
+    let workers = path.inboxes.len();
     let mut answerer = Answerer {
         path: &path,
         index,
@@ -102,6 +116,9 @@ pub fn run(mut worker: Worker, path: Arc<XdpPath>) -> io::Result<()> {
         deferred_since: None,
         delayed: BinaryHeap::with_capacity(RX_BATCH as usize * 2),
         wake: vec![false; path.inboxes.len()],
+        pinger: Pinger::new(index),
+        probes: Probes::new((FRAMES as usize / 4 / workers).clamp(1, MAX_PROBES)),
+        answered: Vec::new(),
     };
     let mut generation = 0u64;
     let mut deadline = worker.tick(now_ms());
@@ -127,6 +144,7 @@ pub fn run(mut worker: Worker, path: Arc<XdpPath>) -> io::Result<()> {
             tv_sec: sleep.as_secs() as libc::time_t,
             tv_nsec: libc::c_long::from(sleep.subsec_nanos()),
         };
+        fds[ping_fd].fd = answerer.pinger.fd().unwrap_or(-1);
         // SAFETY: `fds` is a valid array of pollfd of the given length, and
         // `timeout` outlives the call; no signal mask is passed.
         let rc = unsafe {
@@ -143,12 +161,14 @@ pub fn run(mut worker: Worker, path: Arc<XdpPath>) -> io::Result<()> {
                 return Err(err);
             }
         }
-        // The eventfd is last in `fds`; reading it costs a syscall, so only
-        // when it fired.
-        if fds.last().is_some_and(|f| f.revents & libc::POLLIN != 0) {
+        // Reading the eventfd costs a syscall, so only when it fired.
+        if fds[wake_fd].revents & libc::POLLIN != 0 {
             inbox.clear();
         }
         let now = now_ms();
+        if fds[ping_fd].revents & libc::POLLIN != 0 {
+            answerer.ping_replies(&mut worker, &mut socks, now);
+        }
         for (queue, sock) in socks.iter_mut().enumerate() {
             let mut rx = sock.rings.rx.receive(RX_BATCH);
             while let Some(desc) = rx.read() {
@@ -177,14 +197,14 @@ pub fn run(mut worker: Worker, path: Arc<XdpPath>) -> io::Result<()> {
         if answerer.linger_left().is_none() {
             answerer.flush(&mut worker, &mut socks, now);
         }
-        answerer.release_delayed(&worker, &mut socks, now, false);
+        answerer.release_delayed(&mut worker, &mut socks, now, false);
         transmit(&path, &worker, &mut socks);
 
         if path.control.shutting_down() {
             // Answer what was already handed to us, then stop.
             answerer.drain_inbox(&mut worker, &mut socks, now);
             answerer.flush(&mut worker, &mut socks, now);
-            answerer.release_delayed(&worker, &mut socks, now, true);
+            answerer.release_delayed(&mut worker, &mut socks, now, true);
             transmit(&path, &worker, &mut socks);
             return Ok(());
         }
@@ -250,11 +270,41 @@ struct Answerer<'p> {
     deferred: Vec<(usize, XdpDesc)>,
     /// When the oldest of `deferred` was held back.
     deferred_since: Option<Instant>,
-    /// Delayed OFFERs by due time (ms), held in their frames: (due,
-    /// queue, frame start, frame length).
-    delayed: BinaryHeap<Reverse<(u64, usize, u64, u32)>>,
+    /// Delayed OFFERs and OFFERs waiting for pings by due time (ms), held
+    /// in their frames: (due, queue, frame start, frame length, token);
+    /// the token (0 for a delayed OFFER) names a pinged one in `probes`.
+    delayed: BinaryHeap<Reverse<Parked>>,
     /// Owners whose inbox got a frame in this wake-up.
     wake: Vec<bool>,
+    /// Conflict detection: the ICMP socket, and the OFFERs parked while
+    /// their addresses are pinged.
+    pinger: Pinger,
+    probes: Probes<FrameReq>,
+    answered: Vec<Token>,
+}
+
+/// A parked OFFER in the heap: (due, queue, frame start, frame length,
+/// token).
+type Parked = (u64, usize, u64, u32, Token);
+
+/// Where a reply goes at layer 2, and the frame it is written in: what
+/// answering a request again needs once its frame holds the reply.
+#[derive(Debug, Clone, Copy)]
+struct FrameReq {
+    queue: usize,
+    /// The frame's start in the UMEM.
+    start: u64,
+    /// The request's source MAC and destination port, and its VLAN tags.
+    src_mac: [u8; 6],
+    dst_port: u16,
+    vlans: VlanTags,
+}
+
+/// The request a reply answers: still in the scratch buffer (its length),
+/// or kept with a parked OFFER.
+enum Request {
+    Scratch(usize),
+    Kept(Vec<u8>),
 }
 
 impl Answerer<'_> {
@@ -334,12 +384,43 @@ impl Answerer<'_> {
             recycle.push(start);
             return;
         };
+        let req = FrameReq {
+            queue: frame.queue,
+            start,
+            src_mac: parsed.src_mac,
+            dst_port: parsed.dst_port,
+            vlans: parsed.vlans,
+        };
+        let request = Request::Scratch(len);
+        self.emit(
+            worker, req, buf, answer, &meta, request, 0, ready, recycle, now,
+        );
+    }
+
+    /// Writes the headers of the reply `answer` (in `buf`, the frame of
+    /// `req`) and sends it, holds it for the commit, or parks it for its
+    /// delay or for the pings of its address; `probed` addresses answered
+    /// pings for `request` already.
+    #[allow(clippy::too_many_arguments)]
+    fn emit(
+        &mut self,
+        worker: &mut Worker,
+        req: FrameReq,
+        buf: &mut [u8],
+        answer: Answer,
+        meta: &RecvMeta,
+        request: Request,
+        probed: u8,
+        ready: &mut Vec<XdpDesc>,
+        recycle: &mut Vec<u64>,
+        now: u64,
+    ) {
+        let link = &self.path.links[self.path.queues[req.queue].link].iface;
+        let start = req.start;
         let (dst_mac, dst_ip, dst_port) = match answer.reply.dest {
             // The next hop the request came from: the relay, a router, or
             // the client itself, which answers ARP for ciaddr anyway.
-            Destination::Relay(to) | Destination::Unicast(to) => {
-                (parsed.src_mac, *to.ip(), to.port())
-            }
+            Destination::Relay(to) | Destination::Unicast(to) => (req.src_mac, *to.ip(), to.port()),
             Destination::Broadcast => ([0xff; 6], Ipv4Addr::BROADCAST, udp::CLIENT_PORT),
             // A client without an address cannot answer ARP: the frame goes
             // to its hardware address.
@@ -360,31 +441,156 @@ impl Answerer<'_> {
         let addrs = FrameAddrs {
             src_mac: link.mac,
             dst_mac,
-            src_ip: worker.server_ip(&meta),
+            src_ip: worker.server_ip(meta),
             dst_ip,
-            src_port: parsed.dst_port,
+            src_port: req.dst_port,
             dst_port,
-            vlans: parsed.vlans,
+            vlans: req.vlans,
         };
-        match frame::write_headers(buf, &addrs, answer.reply.len) {
-            Ok(frame_len) => {
-                let desc = tx_desc(start, frame_len);
-                if answer.after_commit {
-                    self.deferred_since.get_or_insert_with(Instant::now);
-                    self.deferred.push((frame.queue, desc));
-                } else if answer.delay_ms > 0 {
-                    let due = now + u64::from(answer.delay_ms);
-                    self.delayed
-                        .push(Reverse((due, frame.queue, start, desc.len)));
-                } else {
-                    ready.push(desc);
-                }
+        let request = match request {
+            Request::Scratch(len) if answer.probe.is_some() => {
+                self.probes.copy(&self.scratch[..len])
             }
+            Request::Scratch(_) => Vec::new(),
+            Request::Kept(r) => r,
+        };
+        let desc = match frame::write_headers(buf, &addrs, answer.reply.len) {
+            Ok(frame_len) => tx_desc(start, frame_len),
             Err(e) => {
                 // The frame always has room for the headers: a bug.
                 tracing::error!(%e, "cannot frame a reply");
                 Counters::add(&worker.counters().send_errors, 1);
+                if answer.probe.is_some() {
+                    worker.drop_probed(&request);
+                }
+                if answer.delay_ms > 0 {
+                    worker.delayed_sent();
+                }
+                self.probes.reuse(request);
                 recycle.push(start);
+                return;
+            }
+        };
+        let delay_until = (answer.delay_ms > 0).then(|| now + u64::from(answer.delay_ms));
+        if answer.after_commit {
+            self.deferred_since.get_or_insert_with(Instant::now);
+            self.deferred.push((req.queue, desc));
+            return;
+        }
+        if let Some(target) = answer.probe {
+            if self.probes.is_full() {
+                worker.drop_probed(&request);
+                if delay_until.is_some() {
+                    worker.delayed_sent();
+                }
+                self.probes.reuse(request);
+                recycle.push(start);
+                return;
+            }
+            let started = self.probes.start(
+                &mut self.pinger,
+                target,
+                request,
+                *meta,
+                probed,
+                delay_until,
+                req,
+                worker.conflict_detection(),
+                now,
+            );
+            match started {
+                Ok((token, due)) => {
+                    worker.pinged();
+                    self.delayed
+                        .push(Reverse((due, req.queue, start, desc.len, token)));
+                    return;
+                }
+                Err(failed) => {
+                    // Event 1029: the OFFER goes out unchecked.
+                    worker.ping_failed(&failed.request, target, &failed.error, now);
+                    self.probes.reuse(failed.request);
+                }
+            }
+        } else if request.capacity() > 0 {
+            self.probes.reuse(request);
+        }
+        if let Some(due) = delay_until {
+            self.delayed
+                .push(Reverse((due, req.queue, start, desc.len, 0)));
+        } else {
+            ready.push(desc);
+        }
+    }
+
+    /// Reads the ICMP socket: an address that answers its ping is in use,
+    /// so its parked OFFER is dropped and the DISCOVER answered again.
+    fn ping_replies(&mut self, worker: &mut Worker, socks: &mut [Sock], now: u64) {
+        let probes = &self.probes;
+        let answered = &mut self.answered;
+        self.pinger.recv(|src, seq| {
+            if let Some(token) = probes.answered(src, seq) {
+                answered.push(token);
+            }
+        });
+        let mut tokens = std::mem::take(&mut self.answered);
+        for token in tokens.drain(..) {
+            let Some(probe) = self.probes.take(token) else {
+                continue; // two replies to one probe
+            };
+            self.conflict(worker, socks, probe, now);
+        }
+        self.answered = tokens;
+    }
+
+    /// The address of `probe` answered: drop its OFFER, answer again in
+    /// the same frame.
+    fn conflict(
+        &mut self,
+        worker: &mut Worker,
+        socks: &mut [Sock],
+        probe: Probe<FrameReq>,
+        now: u64,
+    ) {
+        let req = probe.parked;
+        if probe.delay_until.is_some() {
+            worker.delayed_sent();
+        }
+        let sock = &mut socks[req.queue];
+        // SAFETY: the frame was parked by this worker, which owns it until
+        // it goes to a TX ring or the fill ring; no other slice of it
+        // exists.
+        let Some((_, buf)) = (unsafe { self.path.queues[req.queue].area.frame_mut(req.start) })
+        else {
+            return;
+        };
+        let header = frame::header_len(req.vlans.len());
+        let again = worker.conflict(
+            &probe.request,
+            &probe.meta,
+            probe.target,
+            probe.probed,
+            now,
+            &mut buf[header..],
+        );
+        match again {
+            Some(answer) => {
+                let probed = probe.probed.saturating_add(1);
+                self.emit(
+                    worker,
+                    req,
+                    buf,
+                    answer,
+                    &probe.meta,
+                    Request::Kept(probe.request),
+                    probed,
+                    &mut sock.ready,
+                    &mut sock.recycle,
+                    now,
+                );
+            }
+            None => {
+                self.probes.reuse(probe.request);
+                sock.recycle.push(req.start);
             }
         }
     }
@@ -412,24 +618,71 @@ impl Answerer<'_> {
         }
     }
 
-    /// When the next delayed OFFER is due.
+    /// When the next delayed OFFER, or ping, is due.
     fn next_delayed(&self) -> Option<u64> {
         self.delayed.peek().map(|Reverse((due, ..))| *due)
     }
 
-    /// Queues the delayed OFFERs due at `now` (all of them when `all`).
-    fn release_delayed(&mut self, worker: &Worker, socks: &mut [Sock], now: u64, all: bool) {
-        while let Some(&Reverse((due, queue, start, len))) = self.delayed.peek() {
+    /// Queues the delayed OFFERs due at `now` (all of them when `all`), and
+    /// moves the pinged ones on: the next ping, or out when the last went
+    /// unanswered. When `all` (shutting down), OFFERs still waiting for a
+    /// ping are dropped: they were never checked.
+    fn release_delayed(&mut self, worker: &mut Worker, socks: &mut [Sock], now: u64, all: bool) {
+        while let Some(&Reverse((due, queue, start, len, token))) = self.delayed.peek() {
             if due > now && !all {
                 break;
             }
             self.delayed.pop();
-            socks[queue].ready.push(XdpDesc {
+            let desc = XdpDesc {
                 addr: start,
                 len,
                 options: 0,
-            });
-            worker.delayed_sent();
+            };
+            if token == 0 {
+                socks[queue].ready.push(desc);
+                worker.delayed_sent();
+                continue;
+            }
+            if all {
+                if let Some(probe) = self.probes.take(token) {
+                    socks[queue].recycle.push(start);
+                    if probe.delay_until.is_some() {
+                        worker.delayed_sent();
+                    }
+                    self.probes.reuse(probe.request);
+                }
+                continue;
+            }
+            let probe = match self.probes.due(token, &mut self.pinger, now) {
+                Due::Stale => continue,
+                Due::Again(next) => {
+                    worker.pinged();
+                    self.delayed.push(Reverse((next, queue, start, len, token)));
+                    continue;
+                }
+                Due::Passed(probe) => {
+                    worker.probe_done(&probe.request);
+                    probe
+                }
+                Due::Failed(probe, e) => {
+                    worker.ping_failed(&probe.request, probe.target, &e, now);
+                    probe
+                }
+            };
+            match probe.delay_until {
+                // A delayed scope: the rest of its delay, as a delayed
+                // OFFER (which gives its queue place back when it leaves).
+                Some(until) if until > now => {
+                    self.delayed.push(Reverse((until, queue, start, len, 0)));
+                }
+                delayed => {
+                    socks[queue].ready.push(desc);
+                    if delayed.is_some() {
+                        worker.delayed_sent();
+                    }
+                }
+            }
+            self.probes.reuse(probe.request);
         }
     }
 
