@@ -624,11 +624,14 @@ impl Sender {
         probed: u8,
         now: u64,
     ) {
-        let link = path.link(meta.ifindex).expect("answered on a served link");
         let udp = path.udp.as_raw_fd();
         let slot = &mut self.slots[usize::from(slot_id)];
         let server_ip = worker.server_ip(meta);
-        let Some(entry) = prepare(slot, answer.reply, link, server_ip, udp)
+        // The link is there: `meta` came from a message received on it, and
+        // interfaces are not re-read on reload.
+        let Some(entry) = path
+            .link(meta.ifindex)
+            .and_then(|link| prepare(slot, answer.reply, link, server_ip, udp))
             .map(|out| out.entry().user_data(u64::from(slot_id)))
         else {
             self.free.push(slot_id);
