@@ -323,6 +323,7 @@ fn log_totals(t: &Totals) {
         offers = t.offers,
         acks = t.acks,
         naks = t.naks,
+        bootp_replies = t.bootp_replies,
         dropped = t.dropped,
         malformed = t.malformed,
         forwarded = t.forwarded,
