@@ -24,12 +24,10 @@ impl Local {
         events: &mut Vec<Event>,
     ) -> Outcome {
         let config = cx.config();
-        let Some(net) = select::scope(config, cx.msg, cx.meta.iface_addr, false) else {
-            return Outcome::silent(Silence::NoScope);
+        let net = match cx.network(false) {
+            Ok(net) => net,
+            Err(why) => return Outcome::silent(why),
         };
-        if !net.active {
-            return Outcome::silent(Silence::ScopeInactive);
-        }
         let serving = |s: &Scope| s.active && s.bootp.is_some();
         let reservation = config.reservation(net, cx.msg.client_id(), cx.msg.chaddr());
         let held = match reservation {

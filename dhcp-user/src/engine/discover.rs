@@ -29,12 +29,10 @@ impl Local {
         events: &mut Vec<Event>,
     ) -> Outcome {
         let config = cx.config();
-        let Some(net) = select::scope(config, cx.msg, cx.meta.iface_addr, false) else {
-            return Outcome::silent(Silence::NoScope);
+        let net = match cx.network(false) {
+            Ok(net) => net,
+            Err(why) => return Outcome::silent(why),
         };
-        if !net.active {
-            return Outcome::silent(Silence::ScopeInactive);
-        }
         let rec = self
             .table
             .find_or_insert(cx.key.as_bytes(), cx.hash, cx.tag);

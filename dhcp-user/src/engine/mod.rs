@@ -26,7 +26,7 @@ use std::sync::Arc;
 
 use dhcp_wire::{BOOTREQUEST, Message, MessageType, code};
 
-use crate::config::Config;
+use crate::config::{Config, Scope};
 use crate::events::Event;
 use crate::state::Shared;
 use crate::state::pool::Tag;
@@ -369,7 +369,7 @@ struct Ctx<'m, 'a> {
     tag: Tag,
 }
 
-impl Ctx<'_, '_> {
+impl<'m> Ctx<'m, '_> {
     fn config(&self) -> &Config {
         &self.shared.config
     }
@@ -381,6 +381,23 @@ impl Ctx<'_, '_> {
             .server
             .server_id
             .unwrap_or(self.meta.iface_addr)
+    }
+
+    /// The scope serving the client's network (see `select`; ciaddr counts
+    /// for a renewing client), if there is one and it is active.
+    fn network(&self, use_ciaddr: bool) -> Result<&'m Scope, Silence> {
+        let net = select::scope(
+            &self.shared.config,
+            self.msg,
+            self.meta.iface_addr,
+            use_ciaddr,
+        )
+        .ok_or(Silence::NoScope)?;
+        if net.active {
+            Ok(net)
+        } else {
+            Err(Silence::ScopeInactive)
+        }
     }
 
     /// Whether a server identifier a client sent names this server.

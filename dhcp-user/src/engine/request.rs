@@ -79,17 +79,10 @@ impl Local {
             (None, _) => return Outcome::silent(Silence::Malformed),
         };
 
-        let Some(net) = select::scope(
-            config,
-            msg,
-            cx.meta.iface_addr,
-            state == ClientState::Renewing,
-        ) else {
-            return Outcome::silent(Silence::NoScope);
+        let net = match cx.network(state == ClientState::Renewing) {
+            Ok(net) => net,
+            Err(why) => return Outcome::silent(why),
         };
-        if !net.active {
-            return Outcome::silent(Silence::ScopeInactive);
-        }
         let Some(scope) = select::scope_on_network(config, net, addr) else {
             return self.nak(cx, addr, NakReason::WrongNetwork, out, events);
         };
