@@ -25,6 +25,7 @@ use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+use crate::daemon::worker::Worker;
 use crate::engine::RecvMeta;
 
 /// A failed open of the ICMP socket is retried at most this often.
@@ -377,6 +378,21 @@ pub enum Due<P> {
     Failed(Probe<P>, io::Error),
 }
 
+/// What a datapath does with an entry of its delayed-offer heap that came
+/// due ([`Probes::resolve`]); the entry names the parked OFFER's frame or
+/// send slot.
+#[derive(Debug)]
+pub enum Resolved {
+    /// Nothing: the OFFER is no longer parked (its address answered).
+    Gone,
+    /// Back into the heap with this due time and token.
+    Wait(u64, Token),
+    /// The OFFER leaves now.
+    Send,
+    /// The OFFER is dropped: its frame or slot is free again.
+    Drop,
+}
+
 /// A probe that could not start: its first echo request could not be sent.
 #[derive(Debug)]
 pub struct NotStarted<P> {
@@ -512,6 +528,62 @@ impl<P> Probes<P> {
             }
             Err(e) => self.take(token).map_or(Due::Stale, |p| Due::Failed(p, e)),
         }
+    }
+
+    /// The delayed-offer heap's entry `token` (0: a plain delayed OFFER) is
+    /// due at `now` (or the worker is shutting down, when `all`): what to do
+    /// with its OFFER. Counts the pings, the probe's end and the delayed
+    /// OFFERs that leave, on `worker`.
+    pub fn resolve(
+        &mut self,
+        token: Token,
+        pinger: &mut Pinger,
+        worker: &mut Worker,
+        now: u64,
+        all: bool,
+    ) -> Resolved {
+        if token == 0 {
+            worker.delayed_sent();
+            return Resolved::Send;
+        }
+        if all {
+            let Some(probe) = self.take(token) else {
+                return Resolved::Gone;
+            };
+            if probe.delay_until.is_some() {
+                worker.delayed_sent();
+            }
+            self.reuse(probe.request);
+            return Resolved::Drop;
+        }
+        let probe = match self.due(token, pinger, now) {
+            Due::Stale => return Resolved::Gone,
+            Due::Again(next) => {
+                worker.pinged();
+                return Resolved::Wait(next, token);
+            }
+            Due::Passed(probe) => {
+                worker.probe_done(&probe.request);
+                probe
+            }
+            Due::Failed(probe, e) => {
+                worker.ping_failed(&probe.request, probe.target, &e, now);
+                probe
+            }
+        };
+        let resolved = match probe.delay_until {
+            // A delayed scope: the rest of its delay, as a delayed OFFER
+            // (which gives its queue place back when it leaves).
+            Some(until) if until > now => Resolved::Wait(until, 0),
+            delayed => {
+                if delayed.is_some() {
+                    worker.delayed_sent();
+                }
+                Resolved::Send
+            }
+        };
+        self.reuse(probe.request);
+        resolved
     }
 
     /// The parked OFFER whose address sent this echo reply, if any.

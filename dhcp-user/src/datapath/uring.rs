@@ -37,7 +37,7 @@ use super::control::Control;
 use super::frame::{self, FrameAddrs, VlanTags};
 use super::iface::Interface;
 use super::packet::PacketSocket;
-use super::ping::{Due, Pinger, Probe, Probes, Token};
+use super::ping::{Pinger, Probe, Probes, Resolved, Token};
 use super::udp;
 use crate::daemon::counters::Counters;
 use crate::daemon::worker::{Answer, Worker, now_ms};
@@ -783,56 +783,22 @@ impl Sender {
                 break;
             }
             self.delayed.pop();
-            if token == 0 {
-                if let Some(entry) = self.held[usize::from(slot_id)].take() {
-                    self.queue(uring, worker, slot_id, &entry);
-                }
-                worker.delayed_sent();
-                continue;
-            }
-            if all {
-                if let Some(probe) = self.probes.take(token) {
-                    self.held[usize::from(slot_id)] = None;
-                    self.free.push(slot_id);
-                    if probe.delay_until.is_some() {
-                        worker.delayed_sent();
-                    }
-                    self.probes.reuse(probe.request);
-                }
-                continue;
-            }
-            let probe = match self.probes.due(token, &mut self.pinger, now) {
-                Due::Stale => continue,
-                Due::Again(next) => {
-                    worker.pinged();
-                    self.delayed.push(Reverse((next, slot_id, token)));
-                    continue;
-                }
-                Due::Passed(probe) => {
-                    worker.probe_done(&probe.request);
-                    probe
-                }
-                Due::Failed(probe, e) => {
-                    worker.ping_failed(&probe.request, probe.target, &e, now);
-                    probe
-                }
-            };
-            match probe.delay_until {
-                // A delayed scope: the rest of its delay, as a delayed
-                // OFFER (which gives its queue place back when it leaves).
-                Some(until) if until > now => {
-                    self.delayed.push(Reverse((until, slot_id, 0)));
-                }
-                delayed => {
+            match self
+                .probes
+                .resolve(token, &mut self.pinger, worker, now, all)
+            {
+                Resolved::Gone => {}
+                Resolved::Wait(due, token) => self.delayed.push(Reverse((due, slot_id, token))),
+                Resolved::Send => {
                     if let Some(entry) = self.held[usize::from(slot_id)].take() {
                         self.queue(uring, worker, slot_id, &entry);
                     }
-                    if delayed.is_some() {
-                        worker.delayed_sent();
-                    }
+                }
+                Resolved::Drop => {
+                    self.held[usize::from(slot_id)] = None;
+                    self.free.push(slot_id);
                 }
             }
-            self.probes.reuse(probe.request);
         }
     }
 

@@ -43,7 +43,7 @@ use super::{Forwarded, XdpPath};
 use crate::daemon::counters::Counters;
 use crate::daemon::worker::{Answer, Worker, now_ms};
 use crate::datapath::frame::{self, FrameAddrs, VlanTags};
-use crate::datapath::ping::{Due, Pinger, Probe, Probes, Token};
+use crate::datapath::ping::{Pinger, Probe, Probes, Resolved, Token};
 use crate::datapath::udp;
 use crate::engine::{Destination, RecvMeta, steering_key};
 
@@ -633,56 +633,21 @@ impl Answerer<'_> {
                 break;
             }
             self.delayed.pop();
-            let desc = XdpDesc {
-                addr: start,
-                len,
-                options: 0,
-            };
-            if token == 0 {
-                socks[queue].ready.push(desc);
-                worker.delayed_sent();
-                continue;
+            match self
+                .probes
+                .resolve(token, &mut self.pinger, worker, now, all)
+            {
+                Resolved::Gone => {}
+                Resolved::Wait(due, token) => {
+                    self.delayed.push(Reverse((due, queue, start, len, token)));
+                }
+                Resolved::Send => socks[queue].ready.push(XdpDesc {
+                    addr: start,
+                    len,
+                    options: 0,
+                }),
+                Resolved::Drop => socks[queue].recycle.push(start),
             }
-            if all {
-                if let Some(probe) = self.probes.take(token) {
-                    socks[queue].recycle.push(start);
-                    if probe.delay_until.is_some() {
-                        worker.delayed_sent();
-                    }
-                    self.probes.reuse(probe.request);
-                }
-                continue;
-            }
-            let probe = match self.probes.due(token, &mut self.pinger, now) {
-                Due::Stale => continue,
-                Due::Again(next) => {
-                    worker.pinged();
-                    self.delayed.push(Reverse((next, queue, start, len, token)));
-                    continue;
-                }
-                Due::Passed(probe) => {
-                    worker.probe_done(&probe.request);
-                    probe
-                }
-                Due::Failed(probe, e) => {
-                    worker.ping_failed(&probe.request, probe.target, &e, now);
-                    probe
-                }
-            };
-            match probe.delay_until {
-                // A delayed scope: the rest of its delay, as a delayed
-                // OFFER (which gives its queue place back when it leaves).
-                Some(until) if until > now => {
-                    self.delayed.push(Reverse((until, queue, start, len, 0)));
-                }
-                delayed => {
-                    socks[queue].ready.push(desc);
-                    if delayed.is_some() {
-                        worker.delayed_sent();
-                    }
-                }
-            }
-            self.probes.reuse(probe.request);
         }
     }
 
