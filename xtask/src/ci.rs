@@ -55,6 +55,7 @@ pub fn run(ws: &Workspace) -> Result<()> {
             build: bench::Build::Yes,
             skip_criterion: false,
             out: None,
+            servers: Vec::new(),
         },
     )
 }

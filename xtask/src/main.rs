@@ -62,6 +62,10 @@ enum Command {
         /// Where to write the results (default: target/bench-results.json).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Full mode: measure only these servers (xdhcpd-uring,
+        /// xdhcpd-xdp-native, xdhcpd-xdp-generic, kea, reflector).
+        #[arg(long, value_delimiter = ',', conflicts_with = "quick")]
+        servers: Vec<String>,
     },
 }
 
@@ -78,6 +82,7 @@ fn main() -> anyhow::Result<()> {
             build_only,
             skip_criterion,
             out,
+            servers,
         } => {
             let build = match (no_build, build_only) {
                 (true, _) => bench::Build::No,
@@ -91,6 +96,7 @@ fn main() -> anyhow::Result<()> {
                     build,
                     skip_criterion,
                     out,
+                    servers,
                 },
             )
         }

@@ -86,6 +86,7 @@ fn limit_cell(found: &Found) -> String {
                 RateVerdict::Clean => "clean",
                 RateVerdict::Failed => "≥ 1 % lost at",
                 RateVerdict::LoadgenLimited => "loadgen could not offer",
+                RateVerdict::Disturbed => "too disturbed to judge at",
                 RateVerdict::Fatal => "CRASH or duplicate address at",
             };
             format!("{why} {}/s", thousands(rate.into()))
@@ -161,11 +162,53 @@ pub fn loadgen_headroom(searched: &[Searched]) -> Option<String> {
     ))
 }
 
-fn check_cell(verdict: RateVerdict) -> &'static str {
+/// Whether the loadgen lost frames where xdhcpd's searches ended on drops:
+/// if it lost none (and, the rate being failed, kept its pace), those
+/// limits are xdhcpd's whatever the loadgen's ceiling.
+pub fn loadgen_at_xdhcpd_limits(searched: &[Searched], steps: &[Step]) -> Option<String> {
+    let mut clear = Vec::new();
+    let mut lossy = Vec::new();
+    for s in searched
+        .iter()
+        .filter(|s| matches!(s.server, Server::Xdhcpd(_)))
+    {
+        let Limit::At(rate, RateVerdict::Failed) = s.found.limit else {
+            continue;
+        };
+        let lost: u64 = steps
+            .iter()
+            .filter(|st| st.server == s.server.key() && st.rate == rate)
+            .map(|st| st.loadgen_lost_frames)
+            .sum();
+        let entry = format!("{} at {}/s", s.server.label(), thousands(rate.into()));
+        if lost == 0 {
+            clear.push(entry);
+        } else {
+            lossy.push(format!("{entry} ({lost} frames)"));
+        }
+    }
+    let mut parts = Vec::new();
+    if !clear.is_empty() {
+        parts.push(format!(
+            "the loadgen kept its pace and lost no frame where these searches ended: {} (limits of xdhcpd, not of the loadgen)",
+            clear.join("; ")
+        ));
+    }
+    if !lossy.is_empty() {
+        parts.push(format!(
+            "the loadgen itself lost frames where these searches ended: {}",
+            lossy.join("; ")
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+pub fn check_cell(verdict: RateVerdict) -> &'static str {
     match verdict {
         RateVerdict::Clean => "clean",
         RateVerdict::Failed => "FAIL: ≥ 1 % lost in every attempt",
         RateVerdict::LoadgenLimited => "inconclusive: the loadgen could not offer the rate",
+        RateVerdict::Disturbed => "inconclusive: other workloads disturbed every failing attempt",
         RateVerdict::Fatal => "FAIL: crash or duplicate address",
     }
 }
@@ -342,6 +385,10 @@ mod tests {
             "| XDP_TX reflector (ceiling of the path) | 1,137,000 frames/s = 284,250 DORA/s | | 100 % | | |"
         );
         assert_eq!(
+            loadgen_at_xdhcpd_limits(&searched, &steps).unwrap(),
+            "the loadgen kept its pace and lost no frame where these searches ended: xdhcpd, io_uring at 50,000/s (limits of xdhcpd, not of the loadgen)"
+        );
+        assert_eq!(
             loadgen_headroom(&searched).unwrap(),
             "loadgen ceiling (xdhcp-reflector): at least 200,000 DORA/s = at least 4.44× xdhcpd's best (45,000, xdhcpd, io_uring): ≥ 2×: xdhcpd's numbers are xdhcpd's"
         );
@@ -366,6 +413,24 @@ mod tests {
         );
         assert!(table.contains("| 90,000 | – | – | – | loadgen could not offer 100,000/s |"));
         assert_eq!(loadgen_headroom(&searched), None);
+        assert_eq!(loadgen_at_xdhcpd_limits(&searched, &[]), None);
+    }
+
+    #[test]
+    fn loadgen_losses_where_xdhcpd_failed_are_named() {
+        let native = Server::Xdhcpd(Datapath::XdpNative);
+        let searched = [Searched {
+            server: native,
+            found: found(60_000, Limit::At(62_000, RateVerdict::Failed)),
+        }];
+        let mut failed = clean_step(native, 62_000, 900.0, 12_000.0);
+        failed.verdict = Verdict::Drops;
+        failed.loadgen_lost_frames = 7;
+        let steps = [failed.clone(), failed];
+        assert_eq!(
+            loadgen_at_xdhcpd_limits(&searched, &steps).unwrap(),
+            "the loadgen itself lost frames where these searches ended: xdhcpd, XDP native + AF_XDP at 62,000/s (14 frames)"
+        );
     }
 
     #[test]

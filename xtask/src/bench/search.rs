@@ -3,8 +3,9 @@
 //!
 //! Pure logic over a probe (one measurement at one rate), so the rules are
 //! tested without a network: the machine is shared, so a rate is judged
-//! over retries ([`Retries`]), and a measurement the load generator could
-//! not drive at full rate says nothing about the server.
+//! over retries ([`Retries`]), and neither a measurement the load generator
+//! could not drive at full rate nor drops while other workloads took the
+//! cores count against the server.
 
 use anyhow::Result;
 
@@ -17,6 +18,9 @@ pub enum Outcome {
     /// The load generator could not offer the rate: says nothing about
     /// the server, so it does not count as one of its failures.
     LoadgenLimited,
+    /// Drops while other workloads took a share of the cores: retried,
+    /// not counted.
+    Disturbed,
     /// The server crashed or gave one address to two clients: no point in
     /// measuring it further.
     Fatal,
@@ -37,9 +41,11 @@ pub struct Retries {
 pub enum RateVerdict {
     Clean,
     Failed,
-    /// Never clean, but too few of the measurements reached the rate to
-    /// blame the server.
+    /// Never clean, but too few failures counted to blame the server: the
+    /// last uncounted measurement was the load generator's limit...
     LoadgenLimited,
+    /// ...or a disturbed one.
+    Disturbed,
     Fatal,
 }
 
@@ -47,6 +53,7 @@ pub enum RateVerdict {
 /// is fatal, or the attempts run out.
 pub fn judge(retries: Retries, mut probe: impl FnMut() -> Result<Outcome>) -> Result<RateVerdict> {
     let mut failures = 0;
+    let mut uncounted = RateVerdict::LoadgenLimited;
     for _ in 0..retries.attempts {
         match probe()? {
             Outcome::Clean => return Ok(RateVerdict::Clean),
@@ -57,10 +64,11 @@ pub fn judge(retries: Retries, mut probe: impl FnMut() -> Result<Outcome>) -> Re
                     return Ok(RateVerdict::Failed);
                 }
             }
-            Outcome::LoadgenLimited => {}
+            Outcome::LoadgenLimited => uncounted = RateVerdict::LoadgenLimited,
+            Outcome::Disturbed => uncounted = RateVerdict::Disturbed,
         }
     }
-    Ok(RateVerdict::LoadgenLimited)
+    Ok(uncounted)
 }
 
 /// The rates a search tries.
@@ -102,7 +110,8 @@ impl Found {
 /// A fatal rate ends the search at once. A rate the load generator could
 /// not drive ends the ramp like a failed one (nothing above it can be
 /// measured either) and is bisected the same way: for the null server
-/// that is how the load generator's own ceiling is found.
+/// that is how the load generator's own ceiling is found. So does a rate
+/// that stayed too disturbed to judge: it cannot be called clean.
 pub fn find_max(
     ladder: &Ladder,
     retries: Retries,
@@ -347,6 +356,15 @@ mod tests {
         assert_eq!((verdict.unwrap(), n), (RateVerdict::Failed, 4));
         let (verdict, n) = replay(&[Drops, LoadgenLimited, LoadgenLimited, Drops, LoadgenLimited]);
         assert_eq!((verdict.unwrap(), n), (RateVerdict::LoadgenLimited, 5));
+    }
+
+    #[test]
+    fn disturbed_attempts_do_not_count_as_failures() {
+        use Outcome::*;
+        let (verdict, n) = replay(&[Disturbed, Drops, Disturbed, Clean]);
+        assert_eq!((verdict.unwrap(), n), (RateVerdict::Clean, 4));
+        let (verdict, n) = replay(&[LoadgenLimited, Drops, Disturbed, Drops, Disturbed]);
+        assert_eq!((verdict.unwrap(), n), (RateVerdict::Disturbed, 5));
     }
 
     #[test]

@@ -63,7 +63,16 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl Server {
-    /// Short name: file names, the results file.
+    /// Full mode's matrix, in the order of the table.
+    pub const ALL: [Server; 5] = [
+        Server::Xdhcpd(Datapath::Uring),
+        Server::Xdhcpd(Datapath::XdpNative),
+        Server::Xdhcpd(Datapath::XdpGeneric),
+        Server::Kea,
+        Server::Reflector,
+    ];
+
+    /// Short name: file names, the results file, `--servers`.
     pub fn key(self) -> &'static str {
         match self {
             Server::Xdhcpd(Datapath::Uring) => "xdhcpd-uring",

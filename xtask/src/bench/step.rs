@@ -52,9 +52,12 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn outcome(self) -> Outcome {
+    /// What the search makes of a step: drops while other workloads took
+    /// the cores are noise to retry, not the server's failure.
+    pub fn outcome(self, disturbed: bool) -> Outcome {
         match self {
             Verdict::Clean => Outcome::Clean,
+            Verdict::Drops if disturbed => Outcome::Disturbed,
             Verdict::Drops => Outcome::Drops,
             Verdict::LoadgenLimited => Outcome::LoadgenLimited,
             Verdict::Crashed | Verdict::DuplicateAddresses => Outcome::Fatal,
@@ -266,7 +269,7 @@ impl Stepper<'_> {
 
     fn record(&mut self, step: Step) -> Outcome {
         say(step.line());
-        let outcome = step.verdict.outcome();
+        let outcome = step.verdict.outcome(step.disturbed);
         self.steps.push(step);
         outcome
     }
@@ -379,7 +382,17 @@ mod tests {
             Verdict::DuplicateAddresses
         );
         assert_eq!(verdict(10_000, 2.0, 0, 0, 3, true), Verdict::Crashed);
-        assert_eq!(Verdict::DuplicateAddresses.outcome(), Outcome::Fatal);
-        assert_eq!(Verdict::LoadgenLimited.outcome(), Outcome::LoadgenLimited);
+        assert_eq!(Verdict::DuplicateAddresses.outcome(true), Outcome::Fatal);
+        assert_eq!(
+            Verdict::LoadgenLimited.outcome(false),
+            Outcome::LoadgenLimited
+        );
+    }
+
+    #[test]
+    fn drops_while_disturbed_are_noise() {
+        assert_eq!(Verdict::Drops.outcome(true), Outcome::Disturbed);
+        assert_eq!(Verdict::Drops.outcome(false), Outcome::Drops);
+        assert_eq!(Verdict::Clean.outcome(true), Outcome::Clean);
     }
 }
