@@ -55,8 +55,8 @@ CPU 1; a fresh server with an empty lease store (tmpfs) for every step. \
 Namespaces and processes are removed at the end, on error and on Ctrl-C.
 
 Full mode (about 15-20 min): the criterion benches in full; then the \
-highest clean rate of xdhcpd on each datapath (io_uring, XDP native, XDP \
-generic, all with AF_XDP for the XDP ones), of Kea (kea-dhcp4 from Debian, \
+highest clean rate of xdhcpd on each datapath (io_uring; native and \
+generic XDP, both with AF_XDP), of Kea (kea-dhcp4 from Debian, \
 memfile on tmpfs, single-threaded) and of xdhcp-reflector (a null server: \
 its maximum is the loadgen's ceiling): 5 s steps up a ladder of rates \
 (5,000 to 200,000 DORA/s) until a rate is not clean, then 3 bisection \
@@ -65,7 +65,7 @@ max clean DORA/s, ratio to Kea, share of the XDP_TX ceiling (4 frames per \
 DORA), REQUEST->ACK p50/p99 at the max. Fails only if xdhcpd crashes or \
 gives one address to two clients.
 
-Quick mode (CI, about 3-4 min after the build): the criterion benches once \
+Quick mode (CI, about 1-2 min after the build): the criterion benches once \
 each (--test); Kea's highest clean rate from a short ramp (2 s steps); then \
 xdhcpd on each datapath at that rate (at the lowest rate of the ramp if \
 Kea held none). Fails if xdhcpd crashes, gives one address to two \
