@@ -37,7 +37,7 @@ use self::{
     report::{Checked, Searched},
     search::{Ladder, RateVerdict, Retries},
     servers::{Datapath, Server},
-    step::{MAX_LOST_PCT, Step, Stepper},
+    step::{DISTURBED_PCT, MAX_LOST_PCT, Step, Stepper},
     topology::Topology,
 };
 use crate::{
@@ -276,7 +276,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<()> {
     }
     if disturbed > 0 {
         println!(
-            "{disturbed} of {} steps were DISTURBED by other workloads (> 10 % of a core); see the step log",
+            "{disturbed} of {} steps were DISTURBED by other workloads (> {DISTURBED_PCT} % of a core); see the step log",
             steps.len()
         );
     }

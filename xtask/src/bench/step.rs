@@ -37,7 +37,7 @@ pub const MAX_LOST_PCT: f64 = 1.0;
 pub const MIN_STARTED_SHARE: f64 = 0.97;
 /// Other workloads above this share of one core (percent) during a step
 /// mark it as disturbed in the log.
-const DISTURBED_PCT: f64 = 10.0;
+pub const DISTURBED_PCT: f64 = 10.0;
 /// The loadgen's exit status when an address was ACKed to two clients.
 const LOADGEN_DUPLICATES: i32 = 4;
 
