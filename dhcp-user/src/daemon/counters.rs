@@ -78,6 +78,14 @@ counters! {
     stale,
     /// DISCOVERs dropped because the delayed-offer queue was full (1338).
     delay_dropped,
+    /// AF_XDP: frames the kernel dropped because a worker's RX ring was
+    /// full (the worker fell behind), read from the socket at shutdown.
+    xsk_rx_ring_full,
+    /// AF_XDP: frames dropped because the queue's fill ring was empty
+    /// (every frame was held: in rings, waiting for a commit or a delay).
+    xsk_fill_ring_empty,
+    /// AF_XDP: other frames the kernel dropped at a worker's socket.
+    xsk_rx_dropped,
     /// Conflict detection: echo requests sent to addresses about to be
     /// offered.
     pings,

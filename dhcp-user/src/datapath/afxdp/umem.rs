@@ -19,7 +19,7 @@ use std::ptr::NonNull;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use xdpilone::xdp::XdpDesc;
+use xdpilone::xdp::{XdpDesc, XdpStatisticsV2};
 use xdpilone::{
     CompletionQueue, FillQueue, IfInfo, RingRx, RingTx, Socket, SocketConfig, Umem, UmemConfig,
 };
@@ -275,9 +275,31 @@ fn fill_all(fill: &mut FillQueue, frames: &[u64]) -> usize {
     done
 }
 
+const SOL_XDP: libc::c_int = 283;
+
+/// What the kernel counted for one AF_XDP socket: frames it dropped because
+/// the socket's RX ring was full or the queue's fill ring empty, which no
+/// counter of ours can see. `None` where the kernel does not say.
+pub fn socket_stats(fd: libc::c_int) -> Option<XdpStatisticsV2> {
+    const XDP_STATISTICS: libc::c_int = 7;
+    let mut stats = XdpStatisticsV2::default();
+    let mut len = size_of::<XdpStatisticsV2>() as libc::socklen_t;
+    // SAFETY: the struct is the kernel's `struct xdp_statistics` (repr(C));
+    // getsockopt writes at most `len` bytes into it.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            SOL_XDP,
+            XDP_STATISTICS,
+            (&raw mut stats).cast(),
+            &raw mut len,
+        )
+    };
+    (rc == 0).then_some(stats)
+}
+
 /// Whether the kernel bound the socket in zero-copy mode.
 fn zero_copy(fd: libc::c_int) -> bool {
-    const SOL_XDP: libc::c_int = 283;
     const XDP_OPTIONS: libc::c_int = 8;
     const XDP_OPTIONS_ZEROCOPY: u32 = 1;
     let mut flags: u32 = 0;

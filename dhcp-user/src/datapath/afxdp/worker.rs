@@ -38,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use xdpilone::xdp::XdpDesc;
 
-use super::umem::{FRAME_SIZE, FRAMES, SocketRings, tx_desc};
+use super::umem::{FRAME_SIZE, FRAMES, SocketRings, socket_stats, tx_desc};
 use super::{Forwarded, XdpPath};
 use crate::daemon::counters::Counters;
 use crate::daemon::worker::{Answer, Worker, now_ms};
@@ -206,6 +206,7 @@ pub fn run(mut worker: Worker, path: Arc<XdpPath>) -> io::Result<()> {
             answerer.flush(&mut worker, &mut socks, now);
             answerer.release_delayed(&mut worker, &mut socks, now, true);
             transmit(&path, &worker, &mut socks);
+            count_kernel_drops(&worker, &socks);
             return Ok(());
         }
         if path.control.follow_reload(&mut generation, &mut worker) {
@@ -213,6 +214,19 @@ pub fn run(mut worker: Worker, path: Arc<XdpPath>) -> io::Result<()> {
             answerer.flush(&mut worker, &mut socks, now);
             transmit(&path, &worker, &mut socks);
         }
+    }
+}
+
+/// Adds what the kernel dropped at this worker's sockets to its counters.
+fn count_kernel_drops(worker: &Worker, socks: &[Sock]) {
+    let c = worker.counters();
+    for s in socks
+        .iter()
+        .filter_map(|s| socket_stats(s.rings.rx.as_raw_fd()))
+    {
+        Counters::add(&c.xsk_rx_ring_full, s.rx_ring_full);
+        Counters::add(&c.xsk_fill_ring_empty, s.rx_fill_ring_empty_descs);
+        Counters::add(&c.xsk_rx_dropped, s.rx_dropped);
     }
 }
 
