@@ -256,8 +256,13 @@ fn transmit(path: &XdpPath, worker: &Worker, socks: &mut [Sock]) {
             Counters::add(&worker.counters().send_errors, unsent.len() as u64);
             sock.recycle.extend(unsent.iter().map(|d| d.addr));
             sock.ready.clear();
-            // Copy mode sends from inside the syscall, a bounded number of
-            // frames per call: kick until the ring is drained.
+        }
+        // Copy mode sends from inside the syscall, a bounded number of
+        // frames per call, and a call sends nothing while the peer's queue
+        // is full: kick until the ring is drained, and on every pass while
+        // frames are left in it — not only when new replies come, or the
+        // last reply of a quiet moment would wait for the next request.
+        if sock.rings.tx.pending() > 0 {
             for _ in 0..MAX_KICKS {
                 if !sock.rings.tx.needs_wakeup() && path.zero_copy {
                     break;
