@@ -8,6 +8,7 @@
 pub mod afxdp;
 pub mod control;
 pub mod frame;
+mod group_commit;
 pub mod iface;
 pub mod packet;
 pub mod ping;

@@ -28,13 +28,13 @@ use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 use io_uring::{IoUring, cqueue, opcode, types};
 
 use super::control::Control;
 use super::frame::{self, FrameAddrs, VlanTags};
+use super::group_commit::HeldForCommit;
 use super::iface::Interface;
 use super::packet::PacketSocket;
 use super::ping::{Pinger, Probe, Probes, Resolved, Token};
@@ -53,10 +53,6 @@ const SEND_SLOTS: usize = 512;
 const HEADROOM: usize = frame::header_len(0);
 /// Messages waiting for a busy worker before new ones are dropped.
 const INBOX_CAPACITY: usize = 8192;
-/// Longest an ACK waits for others to share its commit's sync.
-const COMMIT_LINGER: Duration = Duration::from_micros(500);
-/// Held-back ACKs that make a commit worth its sync without waiting more.
-const COMMIT_BATCH: usize = 64;
 /// Longest sleep without a timer due: bounds how late a reload or shutdown
 /// flag can be seen if a wake-up were ever lost.
 const MAX_SLEEP_MS: u64 = 1000;
@@ -265,7 +261,7 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        let sleep_ns = match tx.linger_left() {
+        let sleep_ns = match tx.deferred.linger_left() {
             // ACKs wait for a commit: only until the linger is over.
             Some(left) => left.as_nanos() as u64,
             None => {
@@ -341,9 +337,9 @@ pub fn run(mut worker: Worker, path: Arc<UringPath>) -> io::Result<()> {
         }
         deadline = worker.tick(now);
         // One commit (one sync) for the lease changes of this wake-up and
-        // of the few before it (group commit, see `Sender::linger_left`),
+        // of the few before it (see `group_commit`),
         // then the ACKs that waited for it.
-        if tx.linger_left().is_none() {
+        if tx.deferred.linger_left().is_none() {
             tx.flush(&mut uring, &mut worker, now);
         }
         tx.release_delayed(&mut uring, &mut worker, now, false);
@@ -492,9 +488,7 @@ struct Sender {
     /// For the rare reply that finds every slot in flight.
     spare: Box<SendSlot>,
     /// Sends held back until the lease changes of this batch are durable.
-    deferred: Vec<(u16, io_uring::squeue::Entry)>,
-    /// When the oldest of `deferred` was held back.
-    deferred_since: Option<Instant>,
+    deferred: HeldForCommit<(u16, io_uring::squeue::Entry)>,
     /// Delayed OFFERs and OFFERs waiting for pings by due time (ms), their
     /// sends parked in `held`; the token (0 for a delayed OFFER) names a
     /// pinged one in `probes`.
@@ -513,8 +507,7 @@ impl Sender {
             slots: (0..SEND_SLOTS).map(|_| new_slot()).collect(),
             free: (0..SEND_SLOTS as u16).rev().collect(),
             spare: Box::new(new_slot()),
-            deferred: Vec::with_capacity(SEND_SLOTS),
-            deferred_since: None,
+            deferred: HeldForCommit::with_capacity(SEND_SLOTS),
             delayed: BinaryHeap::new(),
             held: (0..SEND_SLOTS).map(|_| None).collect(),
             pinger: Pinger::new(worker),
@@ -646,8 +639,7 @@ impl Sender {
         };
         let delay_until = (answer.delay_ms > 0).then(|| now + u64::from(answer.delay_ms));
         if answer.after_commit {
-            self.deferred_since.get_or_insert_with(Instant::now);
-            self.deferred.push((slot_id, entry));
+            self.deferred.hold((slot_id, entry));
             return;
         }
         if let Some(target) = answer.probe {
@@ -815,42 +807,21 @@ impl Sender {
         }
     }
 
-    /// How much longer held-back ACKs may wait for company before their
-    /// commit; `None` when it is time to commit (or nothing waits).
-    ///
-    /// A sync costs about the same for one lease as for hundreds (see
-    /// docs/BENCHMARKS.md), and at moderate rates a worker wakes for almost
-    /// every datagram: committing at once would pay one sync per lease. So
-    /// ACKs wait up to `COMMIT_LINGER` for more, unless a batch is already
-    /// large.
-    fn linger_left(&self) -> Option<Duration> {
-        let since = self.deferred_since?;
-        if self.deferred.len() >= COMMIT_BATCH {
-            return None;
-        }
-        COMMIT_LINGER
-            .checked_sub(since.elapsed())
-            .filter(|d| !d.is_zero())
-    }
-
     /// Commits the worker's pending lease changes, then releases the ACKs
     /// that waited for them; if the commit fails, those ACKs are dropped.
     fn flush(&mut self, uring: &mut IoUring, worker: &mut Worker, now: u64) {
-        self.deferred_since = None;
-        let durable = worker.commit(now);
-        let deferred = std::mem::take(&mut self.deferred);
-        if !durable {
-            worker.withheld(deferred.len() as u64);
-        }
-        for (slot_id, entry) in &deferred {
+        // Moved out while its replies go out through `self`, then back (it
+        // keeps its allocation).
+        let mut deferred = std::mem::take(&mut self.deferred);
+        let (durable, replies) = deferred.commit(worker, now);
+        for (slot_id, entry) in replies {
             if durable {
-                self.queue(uring, worker, *slot_id, entry);
+                self.queue(uring, worker, slot_id, &entry);
             } else {
-                self.free.push(*slot_id);
+                self.free.push(slot_id);
             }
         }
         self.deferred = deferred;
-        self.deferred.clear();
     }
 }
 

@@ -34,7 +34,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use xdpilone::xdp::XdpDesc;
 
@@ -43,6 +43,7 @@ use super::{Forwarded, XdpPath};
 use crate::daemon::counters::Counters;
 use crate::daemon::worker::{Answer, Worker, now_ms};
 use crate::datapath::frame::{self, FrameAddrs, VlanTags};
+use crate::datapath::group_commit::HeldForCommit;
 use crate::datapath::ping::{Pinger, Probe, Probes, Resolved, Token};
 use crate::datapath::udp;
 use crate::engine::{Destination, RecvMeta, steering_key};
@@ -57,11 +58,6 @@ const REAP_SLEEP_MS: u64 = 1;
 /// `sendto` kicks per TX batch in copy mode, where each kick sends a
 /// bounded number of frames.
 const MAX_KICKS: usize = 64;
-/// Longest an ACK waits for others to share its commit's sync (as in
-/// `uring`).
-const COMMIT_LINGER: Duration = Duration::from_micros(500);
-/// Held-back ACKs that make a commit worth its sync without waiting more.
-const COMMIT_BATCH: usize = 64;
 /// Most OFFERs one worker parks while their addresses are pinged: parked
 /// frames are out of the fill ring, so all the workers together park at
 /// most a quarter of a queue's frames.
@@ -112,8 +108,7 @@ pub fn run(mut worker: Worker, path: Arc<XdpPath>) -> io::Result<()> {
         index,
         workers: path.inboxes.len() as u32,
         scratch: Box::new([0; FRAME_SIZE]),
-        deferred: Vec::with_capacity(RX_BATCH as usize * 2),
-        deferred_since: None,
+        deferred: HeldForCommit::with_capacity(RX_BATCH as usize * 2),
         delayed: BinaryHeap::with_capacity(RX_BATCH as usize * 2),
         wake: vec![false; path.inboxes.len()],
         pinger: Pinger::new(index),
@@ -135,7 +130,7 @@ pub fn run(mut worker: Worker, path: Arc<XdpPath>) -> io::Result<()> {
         if path.queues.iter().any(|q| q.rings.in_flight()) {
             sleep = sleep.min(REAP_SLEEP_MS);
         }
-        let sleep = match answerer.linger_left() {
+        let sleep = match answerer.deferred.linger_left() {
             // ACKs wait for a commit: only until the linger is over.
             Some(left) => left.min(Duration::from_millis(sleep)),
             None => Duration::from_millis(sleep),
@@ -194,7 +189,7 @@ pub fn run(mut worker: Worker, path: Arc<XdpPath>) -> io::Result<()> {
         deadline = worker.tick(now);
         // One commit (one sync) for the lease changes of this wake-up and
         // of the few before it, then the ACKs that waited for it.
-        if answerer.linger_left().is_none() {
+        if answerer.deferred.linger_left().is_none() {
             answerer.flush(&mut worker, &mut socks, now);
         }
         answerer.release_delayed(&mut worker, &mut socks, now, false);
@@ -286,9 +281,7 @@ struct Answerer<'p> {
     /// written into.
     scratch: Box<[u8; FRAME_SIZE]>,
     /// ACKs waiting for the next commit: (queue, descriptor).
-    deferred: Vec<(usize, XdpDesc)>,
-    /// When the oldest of `deferred` was held back.
-    deferred_since: Option<Instant>,
+    deferred: HeldForCommit<(usize, XdpDesc)>,
     /// Delayed OFFERs and OFFERs waiting for pings by due time (ms), held
     /// in their frames: (due, queue, frame start, frame length, token);
     /// the token (0 for a delayed OFFER) names a pinged one in `probes`.
@@ -492,8 +485,7 @@ impl Answerer<'_> {
         };
         let delay_until = (answer.delay_ms > 0).then(|| now + u64::from(answer.delay_ms));
         if answer.after_commit {
-            self.deferred_since.get_or_insert_with(Instant::now);
-            self.deferred.push((req.queue, desc));
+            self.deferred.hold((req.queue, desc));
             return;
         }
         if let Some(target) = answer.probe {
@@ -670,30 +662,12 @@ impl Answerer<'_> {
         }
     }
 
-    /// How much longer held-back ACKs may wait for company before their
-    /// commit; `None` when it is time to commit (or nothing waits). A sync
-    /// costs about the same for one lease as for hundreds, and at moderate
-    /// rates a worker wakes for a few frames at a time.
-    fn linger_left(&self) -> Option<Duration> {
-        let since = self.deferred_since?;
-        if self.deferred.len() >= COMMIT_BATCH {
-            return None;
-        }
-        COMMIT_LINGER
-            .checked_sub(since.elapsed())
-            .filter(|d| !d.is_zero())
-    }
-
     /// Commits the worker's pending lease changes, then releases the ACKs
     /// that waited for them; if the commit fails, those ACKs are dropped
     /// (withheld) and their frames recycled.
     fn flush(&mut self, worker: &mut Worker, socks: &mut [Sock], now: u64) {
-        self.deferred_since = None;
-        let durable = worker.commit(now);
-        if !durable {
-            worker.withheld(self.deferred.len() as u64);
-        }
-        for (queue, desc) in self.deferred.drain(..) {
+        let (durable, replies) = self.deferred.commit(worker, now);
+        for (queue, desc) in replies {
             let sock = &mut socks[queue];
             if durable {
                 sock.ready.push(desc);
