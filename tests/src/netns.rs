@@ -11,12 +11,11 @@
 //! on the pair. IPv6 is off on both ends so that the kernel sends no
 //! neighbour discovery or MLD frames of its own: tests count frames exactly.
 
-use std::{fs::File, net::Ipv4Addr, path::Path, process::Command, thread};
+use std::{net::Ipv4Addr, process::Command};
 
 use anyhow::{Context, Result};
-use nix::sched::{CloneFlags, setns};
 
-use crate::sys::{disable_ipv6, ip, on_path, run};
+use crate::sys::{disable_ipv6, ip, on_path, run, run_in_namespace};
 
 /// Address of the namespace end, from TEST-NET-1 (RFC 5737): reserved for
 /// documentation, so it is never anybody's real address.
@@ -113,17 +112,7 @@ impl NetNs {
     /// opens and processes it spawns live there. Only that thread moves, so
     /// the rest of the test (and the other tests) stay where they were.
     pub fn run_in<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T> {
-        let path = Path::new("/run/netns").join(&self.name);
-        let ns = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
-        thread::scope(|s| {
-            s.spawn(|| {
-                setns(&ns, CloneFlags::CLONE_NEWNET)
-                    .with_context(|| format!("entering namespace {}", self.name))?;
-                Ok(f())
-            })
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
+        run_in_namespace(&self.name, f)
     }
 }
 

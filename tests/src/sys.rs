@@ -11,6 +11,7 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
+use nix::sched::{CloneFlags, setns};
 
 /// Runs `ip` with `args`; fails with its stderr.
 pub(crate) fn ip(args: &[&str]) -> Result<()> {
@@ -28,6 +29,24 @@ pub(crate) fn run(cmd: &mut Command) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Runs `f` on a thread that has entered the named network namespace
+/// (`/run/netns/<name>`): sockets it opens and processes it spawns live
+/// there. Only that thread moves, so the rest of the test (and the other
+/// tests) stay where they were.
+pub(crate) fn run_in_namespace<T: Send>(name: &str, f: impl FnOnce() -> T + Send) -> Result<T> {
+    let path = Path::new("/run/netns").join(name);
+    let ns = fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+    thread::scope(|s| {
+        s.spawn(|| {
+            setns(&ns, CloneFlags::CLONE_NEWNET)
+                .with_context(|| format!("entering namespace {name}"))?;
+            Ok(f())
+        })
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 /// Whether `tool` is an executable file in a directory of `PATH`.

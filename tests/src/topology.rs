@@ -18,23 +18,20 @@
 //! exist only in these namespaces.
 
 use std::{
-    fs::File,
     net::Ipv4Addr,
     path::Path,
     process::{Command, Stdio},
-    thread,
 };
 
 use anyhow::{Context, Result};
 use nix::{
-    sched::{CloneFlags, setns},
     sys::signal::{Signal, kill},
     unistd::Pid,
 };
 
 use crate::{
     Scratch,
-    sys::{disable_ipv6, ip, on_path, run},
+    sys::{disable_ipv6, ip, on_path, run, run_in_namespace},
 };
 
 /// Names and addresses of the topology.
@@ -115,17 +112,7 @@ impl Namespace {
     /// Runs `f` on a thread that has entered the namespace: sockets it
     /// opens live there (and stay there when handed back to the caller).
     pub fn run_in<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T> {
-        let path = Path::new("/run/netns").join(&self.name);
-        let ns = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
-        thread::scope(|s| {
-            s.spawn(|| {
-                setns(&ns, CloneFlags::CLONE_NEWNET)
-                    .with_context(|| format!("entering namespace {}", self.name))?;
-                Ok(f())
-            })
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
+        run_in_namespace(&self.name, f)
     }
 
     /// Ids of the processes whose network namespace this is.
