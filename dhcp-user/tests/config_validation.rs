@@ -28,7 +28,7 @@ fn the_example_configuration_is_valid() {
     assert_eq!(campus.partitions.len(), 2);
     assert_eq!(campus.policies.len(), 2);
     let boot = cfg.scopes.iter().find(|s| &*s.name == "lab-boot").unwrap();
-    assert!(boot.bootp.as_ref().unwrap().partition.is_some());
+    assert!(boot.bootp.is_some() && boot.bootp_partition().is_some());
     let dorm2 = cfg.scopes.iter().find(|s| &*s.name == "dorm-2").unwrap();
     assert_eq!(dorm2.network.len(), 2);
     assert!(

@@ -607,12 +607,7 @@ fn compile_bootp(
         section.lease_time.as_ref(),
         INFINITE_LEASE,
     );
-    let bootp = Bootp {
-        lease_secs,
-        // The BOOTP partition comes right after the residual.
-        partition: (!ranges.is_empty()).then_some(1),
-    };
-    (Some(bootp), ranges)
+    (Some(Bootp { lease_secs }), ranges)
 }
 
 /// Keeps the ranges that lie inside one range of the scope; reports the

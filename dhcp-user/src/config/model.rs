@@ -154,8 +154,6 @@ pub struct Bootp {
     /// Lease time of BOOTP clients ([`INFINITE_LEASE`](super::INFINITE_LEASE)
     /// by default).
     pub lease_secs: u32,
-    /// The partition of dynamic BOOTP addresses, if the scope has any.
-    pub partition: Option<PartitionIndex>,
 }
 
 /// One subnet and how its addresses are handed out.
@@ -216,6 +214,18 @@ impl Scope {
         self.partitions
             .iter()
             .position(|p| p.ranges.iter().any(|r| r.contains(addr)))
+    }
+
+    /// The partition of `kind` (a policy's ranges, the BOOTP ranges), if
+    /// the scope has one.
+    pub fn partition(&self, kind: PartitionKind) -> Option<PartitionIndex> {
+        self.partitions.iter().position(|p| p.kind == kind)
+    }
+
+    /// The partition of dynamic BOOTP addresses of a scope serving BOOTP.
+    pub fn bootp_partition(&self) -> Option<PartitionIndex> {
+        self.bootp.as_ref()?;
+        self.partition(PartitionKind::Bootp)
     }
 
     /// Whether the scope has ranges set apart for policies or BOOTP (then

@@ -82,7 +82,7 @@ impl Local {
         let mut full = None;
         for &id in &net.network {
             let scope = config.scope(id);
-            let Some(part) = scope.bootp.as_ref().and_then(|b| b.partition) else {
+            let Some(part) = scope.bootp_partition() else {
                 continue;
             };
             if !scope.active {
@@ -116,7 +116,7 @@ impl Local {
 /// (a DHCP lease of the same client does not become a BOOTP one).
 fn in_bootp_range(cx: &Ctx<'_, '_>, held: &Held) -> bool {
     let scope = cx.config().scope(held.scope);
-    let part = scope.bootp.as_ref().and_then(|b| b.partition);
+    let part = scope.bootp_partition();
     scope.active
         && held
             .slot

@@ -59,12 +59,7 @@ impl Class {
         let mut own = self
             .policies(config, scope)
             .filter(|p| p.has_ranges)
-            .filter_map(|p| {
-                scope
-                    .partitions
-                    .iter()
-                    .position(|part| part.kind == PartitionKind::Policy(p.id))
-            })
+            .filter_map(|p| scope.partition(PartitionKind::Policy(p.id)))
             .peekable();
         let residual = own.peek().is_none().then_some(RESIDUAL);
         residual.into_iter().chain(own)
