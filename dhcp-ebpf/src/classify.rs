@@ -83,53 +83,9 @@ const CLIENT_ID_MIN_LEN: usize = 2;
 
 #[inline(always)]
 pub fn classify<P: Packet>(frame: &P, server_port: u16) -> Class {
-    let Some(mut eth_type) = frame.bytes::<2>(ETH_TYPE_OFFSET) else {
-        return Class::Malformed;
-    };
-    // Up to two tags (802.1ad outer + 802.1Q inner, or one of either), as
-    // the userspace frame parser accepts; unrolled so every offset is a
-    // constant.
-    let mut l3 = ETH_HLEN;
-    if is_vlan(eth_type) {
-        let Some(inner) = frame.bytes::<2>(ETH_TYPE_OFFSET + VLAN_HLEN) else {
-            return Class::Malformed;
-        };
-        eth_type = inner;
-        l3 = ETH_HLEN + VLAN_HLEN;
-        if is_vlan(eth_type) {
-            let Some(inner) = frame.bytes::<2>(ETH_TYPE_OFFSET + 2 * VLAN_HLEN) else {
-                return Class::Malformed;
-            };
-            eth_type = inner;
-            l3 = ETH_HLEN + 2 * VLAN_HLEN;
-        }
-    }
-    if eth_type != ETH_P_IP {
-        return Class::Other;
-    }
-
-    let Some(ip) = frame.bytes::<IPV4_MIN_HLEN>(l3) else {
-        return Class::Malformed;
-    };
-    let version = ip[0] >> 4;
-    // In 32-bit words; the mask bounds the UDP offset below for the verifier.
-    let ihl = usize::from(ip[0] & 0x0f);
-    if version != 4 || ihl * 4 < IPV4_MIN_HLEN {
-        return Class::Malformed;
-    }
-    if ip[9] != IPPROTO_UDP {
-        return Class::Other;
-    }
-    // Only the first fragment carries the UDP header; later ones cannot be
-    // told apart and are left to the kernel's reassembly.
-    let fragment_offset = u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff;
-    if fragment_offset != 0 {
-        return Class::Other;
-    }
-
-    let udp_at = l3 + ihl * 4;
-    let Some(udp) = frame.bytes::<UDP_HLEN>(udp_at) else {
-        return Class::Malformed;
+    let (udp_at, udp) = match udp_header(frame) {
+        Ok(found) => found,
+        Err(class) => return class,
     };
     if server_port == 0 || u16::from_be_bytes([udp[2], udp[3]]) != server_port {
         return Class::Other;
@@ -140,6 +96,75 @@ pub fn classify<P: Packet>(frame: &P, server_port: u16) -> Class {
     let payload_end = udp_at + usize::from(u16::from_be_bytes([udp[4], udp[5]]));
     Class::Dhcp {
         hash: client_hash(frame, payload, payload_end),
+    }
+}
+
+/// Whether the frame is IPv4 UDP to a DHCP port (67: requests and relayed
+/// replies, 68: replies to clients), first or only fragment: what a load
+/// generator's XDP program hands to its AF_XDP socket. Everything else
+/// (ARP above all) stays with the kernel.
+#[inline(always)]
+pub fn is_to_dhcp_port<P: Packet>(frame: &P) -> bool {
+    let Ok((_, udp)) = udp_header(frame) else {
+        return false;
+    };
+    matches!(u16::from_be_bytes([udp[2], udp[3]]), 67 | 68)
+}
+
+/// The offset and bytes of the UDP header of an IPv4 frame (behind at most
+/// two VLAN tags), or the class of a frame that has none: `Other` for
+/// other EtherTypes and protocols and for non-first fragments, `Malformed`
+/// for headers cut short or invalid.
+#[inline(always)]
+fn udp_header<P: Packet>(frame: &P) -> Result<(usize, [u8; UDP_HLEN]), Class> {
+    let Some(mut eth_type) = frame.bytes::<2>(ETH_TYPE_OFFSET) else {
+        return Err(Class::Malformed);
+    };
+    // Up to two tags (802.1ad outer + 802.1Q inner, or one of either), as
+    // the userspace frame parser accepts; unrolled so every offset is a
+    // constant.
+    let mut l3 = ETH_HLEN;
+    if is_vlan(eth_type) {
+        let Some(inner) = frame.bytes::<2>(ETH_TYPE_OFFSET + VLAN_HLEN) else {
+            return Err(Class::Malformed);
+        };
+        eth_type = inner;
+        l3 = ETH_HLEN + VLAN_HLEN;
+        if is_vlan(eth_type) {
+            let Some(inner) = frame.bytes::<2>(ETH_TYPE_OFFSET + 2 * VLAN_HLEN) else {
+                return Err(Class::Malformed);
+            };
+            eth_type = inner;
+            l3 = ETH_HLEN + 2 * VLAN_HLEN;
+        }
+    }
+    if eth_type != ETH_P_IP {
+        return Err(Class::Other);
+    }
+
+    let Some(ip) = frame.bytes::<IPV4_MIN_HLEN>(l3) else {
+        return Err(Class::Malformed);
+    };
+    let version = ip[0] >> 4;
+    // In 32-bit words; the mask bounds the UDP offset below for the verifier.
+    let ihl = usize::from(ip[0] & 0x0f);
+    if version != 4 || ihl * 4 < IPV4_MIN_HLEN {
+        return Err(Class::Malformed);
+    }
+    if ip[9] != IPPROTO_UDP {
+        return Err(Class::Other);
+    }
+    // Only the first fragment carries the UDP header; later ones cannot be
+    // told apart and are left to the kernel's reassembly.
+    let fragment_offset = u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff;
+    if fragment_offset != 0 {
+        return Err(Class::Other);
+    }
+
+    let udp_at = l3 + ihl * 4;
+    match frame.bytes::<UDP_HLEN>(udp_at) {
+        Some(udp) => Ok((udp_at, udp)),
+        None => Err(Class::Malformed),
     }
 }
 
@@ -297,6 +322,20 @@ mod tests {
         assert!(is_dhcp(classify(&Frame(udp_frame(0, 1067)), 1067)));
         assert_eq!(classify(&Frame(udp_frame(0, 67)), 1067), Class::Other);
         assert_eq!(classify(&Frame(udp_frame(0, 0)), 0), Class::Other);
+    }
+
+    #[test]
+    fn a_load_generator_takes_udp_to_67_and_68_only() {
+        assert!(is_to_dhcp_port(&Frame(udp_frame(0, 67))));
+        assert!(is_to_dhcp_port(&Frame(udp_frame(2, 68))));
+        assert!(!is_to_dhcp_port(&Frame(udp_frame(0, 69))));
+        let mut arp = udp_frame(0, 67);
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert!(!is_to_dhcp_port(&Frame(arp)));
+        let mut later_fragment = udp_frame(0, 68);
+        later_fragment[14 + 7] = 1;
+        assert!(!is_to_dhcp_port(&Frame(later_fragment)));
+        assert!(!is_to_dhcp_port(&Frame(udp_frame(0, 68)[..40].to_vec())));
     }
 
     #[test]

@@ -14,13 +14,20 @@
 //! (`dhcp_common::maps::ConfigSlot`) before it attaches the program; until
 //! then nothing is classified as DHCP.
 //!
+//! The same object holds `xdhcp_loadgen`, the program of the load generator
+//! (`xdhcp-loadgen`, `xdhcp-reflector`): it hands every IPv4 UDP frame to
+//! port 67 or 68 to the AF_XDP socket of its receive queue (slot = queue
+//! index of `XSKS`) and passes everything else, ARP included, to the
+//! kernel. It uses neither `CONFIG` nor `COUNTERS`: the tool counts what
+//! its socket receives.
+//!
 //! It logs through aya-log only on errors, never per packet: the log ring is
 //! shared by all CPUs and would cost more than the program itself.
 //!
 //! The crate also compiles for the host, where `main` is empty and nothing
 //! runs: that lets `cargo clippy --workspace` lint this code and `cargo test
 //! --workspace` run the classifier's unit tests on stable, without the BPF
-//! target. Only aya-build's nested build (in `dhcp-user/build.rs`) produces
+//! target. Only aya-build's nested build (in `dhcp-xdp/build.rs`) produces
 //! the real object.
 #![cfg_attr(target_arch = "bpf", no_std)]
 #![cfg_attr(target_arch = "bpf", no_main)]
@@ -37,7 +44,7 @@ use dhcp_common::{
     counters::Counter,
     maps::{ConfigSlot, xsk_slot},
 };
-use dhcp_ebpf::classify::{Class, Packet, classify};
+use dhcp_ebpf::classify::{Class, Packet, classify, is_to_dhcp_port};
 
 /// The counters; its name is `dhcp_common::counters::COUNTERS_MAP`.
 #[map]
@@ -76,6 +83,18 @@ pub fn xdhcpd(ctx: XdpContext) -> u32 {
         Class::Other => {}
     }
     count(&ctx, Counter::Passed);
+    XDP_PASS
+}
+
+#[xdp]
+pub fn xdhcp_loadgen(ctx: XdpContext) -> u32 {
+    if is_to_dhcp_port(&Frame(&ctx)) {
+        // No socket on this queue: the helper returns the flags' action,
+        // pass, and the kernel sees the frame.
+        if let Ok(action) = XSKS.redirect(ctx.rx_queue_index(), u64::from(XDP_PASS)) {
+            return action;
+        }
+    }
     XDP_PASS
 }
 

@@ -32,11 +32,7 @@ use thiserror::Error;
 
 use self::log_forwarder::LogForwarder;
 
-/// The XDP object built by `build.rs` from `dhcp-ebpf`.
-static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/xdhcpd-xdp"));
-
-/// Name of the `#[xdp]` function in `dhcp-ebpf/src/main.rs`.
-const PROGRAM: &str = "xdhcpd";
+use dhcp_xdp::{OBJECT, SERVER_PROGRAM as PROGRAM};
 
 /// Where in the kernel the program runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

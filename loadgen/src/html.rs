@@ -699,11 +699,11 @@ pub fn render(r: &Report) -> String {
             l.max
         );
     }
-    h.push_str("</table></div><p class=\"small\">Latencies in µs, from the moment a message is handed to the kernel to the kernel's receive timestamp of its answer.</p>");
+    h.push_str("</table></div><p class=\"small\">Latencies in µs, from the moment a message is handed to the kernel to the kernel's receive timestamp of its answer (with AF_XDP, which has no such timestamp: to the moment the loadgen read it).</p>");
 
     let _ = write!(
         h,
-        "<h2>Run</h2><dl><dt>scenario</dt><dd>{}</dd><dt>interface</dt><dd>{}</dd><dt>clients</dt><dd>{} (seed {})</dd><dt>rate</dt><dd>{}</dd><dt>count / duration</dt><dd>{} / {}</dd><dt>answer timeout</dt><dd>{}</dd><dt>clients holding a lease</dt><dd>{}</dd><dt>duplicate addresses</dt><dd>{}</dd><dt>unknown xids / foreign replies</dt><dd>{} / {}</dd><dt>frames sent / received</dt><dd>{} / {}</dd><dt>loadgen losses</dt><dd>{} ring drops, {} failed sends</dd><dt>ARP replies sent</dt><dd>{}</dd><dt>loadgen behind its schedule (max)</dt><dd>{:.0} ms</dd></dl>",
+        "<h2>Run</h2><dl><dt>scenario</dt><dd>{}</dd><dt>interface</dt><dd>{}</dd><dt>clients</dt><dd>{} (seed {})</dd><dt>rate</dt><dd>{}</dd><dt>count / duration</dt><dd>{} / {}</dd><dt>answer timeout</dt><dd>{}</dd><dt>clients holding a lease</dt><dd>{}</dd><dt>duplicate addresses</dt><dd>{}</dd><dt>unknown xids / foreign replies</dt><dd>{} / {}</dd><dt>frames sent / received</dt><dd>{} / {} ({})</dd><dt>loadgen losses</dt><dd>{} ring drops, {} failed sends</dd><dt>ARP replies sent</dt><dd>{}</dd><dt>loadgen behind its schedule (max)</dt><dd>{:.0} ms</dd></dl>",
         scenario_name(run.scenario),
         esc(&run.interface),
         run.clients,
@@ -725,6 +725,7 @@ pub fn render(r: &Report) -> String {
         r.foreign,
         r.io.frames_sent,
         r.io.frames_received,
+        esc(&r.io.transport),
         r.io.rx_ring_drops,
         r.io.tx_failed,
         r.io.arp_replies,

@@ -15,7 +15,7 @@
 //! | [`stats`] | counters, latency histograms, the per-second series |
 //! | [`report`] | the final numbers as data, text and JSON |
 //! | [`html`] | the report as a self-contained page with charts |
-//! | [`transport`] | the packet socket: batched send, mmap'ed receive ring |
+//! | [`transport`] | frames on the wire: AF_XDP, or a packet socket (batched send, mmap'ed receive ring) |
 //! | [`run`] | the one loop tying transport, scenario and stats together |
 //! | [`responder`] | a null DHCP server that answers at once (the ceiling) |
 //!

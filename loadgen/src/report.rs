@@ -141,13 +141,17 @@ pub struct Storm {
 
 /// The loadgen's own side of the wire: if these are not zero, the
 /// loadgen, not the server, was the limit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Io {
+    /// The transport the frames went through (`transport::Kind`).
+    pub transport: String,
     pub frames_sent: u64,
     pub frames_received: u64,
-    /// Frames the kernel dropped because the receive ring was full.
+    /// Frames the kernel dropped on the way in for want of room (receive
+    /// ring full, or with AF_XDP no free frame).
     pub rx_ring_drops: u64,
-    /// Frames the kernel refused to send.
+    /// Frames that could not be sent (refused by the kernel, or no free
+    /// send frame).
     pub tx_failed: u64,
     pub arp_replies: u64,
 }
@@ -179,7 +183,7 @@ pub struct Report {
 }
 
 /// The run's parts that are not in [`Stats`].
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
     pub started_unix_s: f64,
     pub elapsed_s: f64,
@@ -372,12 +376,13 @@ impl Report {
         }
         let _ = writeln!(
             o,
-            "clients holding a lease: {}; duplicate addresses: {}; unknown xids: {}; frames sent {}, received {}",
+            "clients holding a lease: {}; duplicate addresses: {}; unknown xids: {}; frames sent {}, received {} ({})",
             self.clients_bound,
             self.duplicate_addresses,
             self.unknown_xid,
             self.io.frames_sent,
-            self.io.frames_received
+            self.io.frames_received,
+            self.io.transport
         );
         if self.problems.is_empty() {
             let _ = writeln!(o, "problems: none");

@@ -7,35 +7,32 @@
 //! scenario does), decides no address (`wire` does) and computes no
 //! statistic (stats and report do).
 //!
-//! Time is `CLOCK_REALTIME` in nanoseconds, the clock of the receive ring's
-//! timestamps; a send's time is taken just before the `sendmmsg` that
-//! carries it. When relays are used, a drop-everything UDP socket on port
+//! Time is `CLOCK_REALTIME` in nanoseconds (`transport::now_ns`), the clock
+//! of the packet ring's receive timestamps; a send's time is taken just
+//! before the flush that hands it to the kernel. When relays are used, a drop-everything UDP socket on port
 //! 67 keeps the kernel from answering each relayed reply with an ICMP error
 //! in case the giaddrs are assigned to the interface.
 
-use std::{
-    io::Write as _,
-    net::Ipv4Addr,
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+use std::{io::Write as _, net::Ipv4Addr, time::Duration};
 
 use anyhow::{Context, Result, bail};
 
 use crate::{
     frame::{self, Arp, BROADCAST_MAC},
     population::Population,
-    report::{Io, Outcome, Report, RunInfo, progress_line},
+    report::{self, Outcome, Report, RunInfo, progress_line},
     scenario::{Engine, Send, Settings},
     stats::Gauges,
-    transport::{BATCH, PacketIo, Tx, UdpSink},
+    transport::{BATCH, Choice, Io, Tx, UdpSink, now_ns},
     wire::{Received, Wire},
 };
 
 /// Where relays receive their replies (and the server listens).
 const SERVER_PORT: u16 = 67;
-/// How long a flush may wait for room before frames fail: a veth peer in
-/// NAPI mode refuses frames while its 256-slot ring is full, until its
-/// NAPI thread has run.
+/// How long a flush may wait for room before frames fail (or, with AF_XDP,
+/// are left in the TX ring for the next flush): a veth peer in NAPI mode
+/// refuses frames while its 256-slot ring is full, until its NAPI thread
+/// has run.
 const FLUSH_WAIT: Duration = Duration::from_millis(20);
 /// Batches sent per loop turn before the ring is read again: 64 frames, a
 /// quarter of a veth peer's ring.
@@ -66,13 +63,8 @@ pub struct Options {
     pub promiscuous: bool,
     /// Pin the loop to this CPU.
     pub cpu: Option<usize>,
-}
-
-/// The current time, ns since the Unix epoch (the receive ring's clock).
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
+    /// AF_XDP, AF_PACKET, or the first that can be set up.
+    pub transport: Choice,
 }
 
 /// The loop's state besides the engine.
@@ -94,6 +86,8 @@ impl Driver {
     /// Sends everything queued and tells the engine what left.
     fn flush(&mut self, tx: &mut Tx, engine: &mut Engine) {
         if tx.queued() == 0 {
+            // Frames an earlier flush left with the kernel still need it.
+            tx.flush(FLUSH_WAIT);
             return;
         }
         let at = now_ns();
@@ -114,8 +108,13 @@ impl Driver {
         if tx.slot().is_none() {
             self.flush(tx, engine);
         }
-        // A flush always frees every slot.
-        let Some(slot) = tx.slot() else { return };
+        // A flush frees every packet slot; with AF_XDP every send frame
+        // can still be in flight, and then the message cannot leave.
+        let Some(slot) = tx.slot() else {
+            tx.failed += 1;
+            engine.send_failed(&s);
+            return;
+        };
         let len = self.wire.write(&s, slot);
         tx.commit(len);
         self.queued.push(Some(s));
@@ -169,7 +168,7 @@ fn gauges(engine: &Engine, now: u64) -> Gauges {
 }
 
 /// Resolves `server`'s MAC by ARP (3 tries, 300 ms each).
-fn resolve(io: &mut PacketIo, driver: &mut Driver, engine: &mut Engine, server: Ipv4Addr) {
+fn resolve(io: &mut Io, driver: &mut Driver, engine: &mut Engine, server: Ipv4Addr) {
     for _ in 0..3 {
         let req = Arp {
             is_request: true,
@@ -183,7 +182,7 @@ fn resolve(io: &mut PacketIo, driver: &mut Driver, engine: &mut Engine, server: 
         let until = now_ns() + 300_000_000;
         while driver.wire.server_mac.is_none() && now_ns() < until {
             io.wait(Duration::from_millis(5));
-            let PacketIo { rx, tx, .. } = &mut *io;
+            let Io { rx, tx, .. } = &mut *io;
             rx.drain(RX_FRAMES_PER_TURN, |f, at| {
                 driver.on_frame(f, at, tx, engine)
             });
@@ -208,8 +207,11 @@ pub fn run(opts: &Options, info: RunInfo) -> Result<Report> {
     if opts.population.is_relayed() && opts.server.is_none() {
         bail!("relayed clients need --server: relays unicast to the server");
     }
-    let mut io = PacketIo::open(&opts.interface, opts.promiscuous)
-        .with_context(|| format!("opening a packet socket on {}", opts.interface))?;
+    let (mut io, fallback) = Io::open(&opts.interface, opts.promiscuous, opts.transport)
+        .with_context(|| format!("opening {}", opts.interface))?;
+    if let Some(why) = fallback {
+        eprintln!("note: {why}; using a packet socket");
+    }
     let _sink = if opts.population.is_relayed() {
         match UdpSink::bind(SERVER_PORT) {
             Ok(s) => Some(s),
@@ -268,7 +270,7 @@ pub fn run(opts: &Options, info: RunInfo) -> Result<Report> {
             engine.stop();
             break;
         }
-        let PacketIo { rx, tx, .. } = &mut io;
+        let Io { rx, tx, .. } = &mut io;
         let received = rx.drain(RX_FRAMES_PER_TURN, |f, at| {
             driver.on_frame(f, at, tx, &mut engine)
         });
@@ -322,13 +324,14 @@ pub fn run(opts: &Options, info: RunInfo) -> Result<Report> {
     let last = start + (end - start).div_ceil(1_000_000_000) * 1_000_000_000;
     let gauges = gauges(&engine, end);
     engine.stats_mut().tick(last, gauges);
-    let (_, rx_ring_drops) = io.rx_counts();
+    let rx_ring_drops = io.rx_drops();
     let outcome = Outcome {
         started_unix_s,
         elapsed_s: (end - start) as f64 / 1e9,
         clients_bound: engine.bound(),
         unfinished: engine.unfinished(),
-        io: Io {
+        io: report::Io {
+            transport: io.kind.to_string(),
             frames_sent: io.tx.sent,
             frames_received: driver.frames_received,
             rx_ring_drops,

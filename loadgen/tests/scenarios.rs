@@ -234,15 +234,42 @@ fn n(v: &Value) -> u64 {
 }
 
 #[test]
-fn a_dora_run_of_2000_clients_completes_2000_exchanges_without_drops() {
-    let Some(t) = topology("a_dora_run_of_2000_clients_completes_2000_exchanges_without_drops")
-    else {
+fn a_dora_run_of_2000_clients_over_af_xdp_completes_without_drops() {
+    dora_2000_without_drops(
+        "a_dora_run_of_2000_clients_over_af_xdp_completes_without_drops",
+        "xdp",
+        "AF_XDP (native XDP)",
+    );
+}
+
+#[test]
+fn a_dora_run_of_2000_clients_over_packet_sockets_completes_without_drops() {
+    dora_2000_without_drops(
+        "a_dora_run_of_2000_clients_over_packet_sockets_completes_without_drops",
+        "packet",
+        "AF_PACKET",
+    );
+}
+
+/// 2,000 DORAs with both ends on `transport`, which the reports must
+/// name as `shown` (a veth runs XDP in its driver).
+fn dora_2000_without_drops(test: &str, transport: &str, shown: &str) {
+    let Some(t) = topology(test) else {
         return;
     };
-    let refl = t.reflector(&[]);
-    let (code, r) = t.loadgen(&["--clients", "2000", "--rate", "4000"]);
+    let refl = t.reflector(&["--transport", transport]);
+    let (code, r) = t.loadgen(&[
+        "--clients",
+        "2000",
+        "--rate",
+        "4000",
+        "--transport",
+        transport,
+    ]);
     let counters = t.reflector_counters(refl);
     assert_eq!(code, 0);
+    assert_eq!(r["io"]["transport"], shown);
+    assert_eq!(counters["transport"], shown);
     for kind in ["do", "ra"] {
         let e = exchange(&r, kind);
         assert_eq!(

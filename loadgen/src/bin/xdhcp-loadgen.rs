@@ -10,6 +10,7 @@ use loadgen::{
     report::RunInfo,
     run::{Options, run},
     scenario::{Scenario, Settings},
+    transport::Choice,
 };
 
 const LONG_ABOUT: &str = "\
@@ -21,9 +22,15 @@ replies to unknown xids, an address ACKed to two clients), and latency \
 percentiles (p50/p90/p99/p99.9/max, µs). A progress line is printed on \
 stderr every second; --json and --html write the full report.
 
-Transport: one AF_PACKET socket with a TPACKET_V2 receive ring and \
-sendmmsg batches (needs CAP_NET_RAW; run it in a network namespace of \
-its own). Clients on the link (no --relays) broadcast from their own MACs \
+Transport (--transport): by default AF_XDP, where it can be set up: an \
+XDP program on the interface hands IPv4 UDP frames to ports 67/68 to an \
+AF_XDP socket on receive queue 0 (needs CAP_BPF and CAP_NET_ADMIN, an \
+interface with one receive queue and no XDP program of its own; \
+latencies then end when the loadgen reads the reply, as AF_XDP has no \
+receive timestamp), and ARP goes through a packet socket. Otherwise, with \
+a note why: one AF_PACKET socket with a TPACKET_V2 receive ring (latencies \
+end at the kernel's receive timestamp) and sendmmsg batches (needs \
+CAP_NET_RAW). Run it in a network namespace of its own. Clients on the link (no --relays) broadcast from their own MACs \
 (02:SEED:n:n:n:n) and the interface goes promiscuous to see replies \
 unicast to those MACs. With --relays K, clients sit behind K relays \
 (giaddr = --relay-base + k, option 82 circuit-id/remote-id) that unicast \
@@ -129,6 +136,10 @@ struct Cli {
     /// --broadcast, or on a veth).
     #[arg(long)]
     no_promisc: bool,
+    /// How frames reach the wire: AF_XDP (xdp), a packet socket (packet),
+    /// or AF_XDP where it can be set up and else a packet socket (auto).
+    #[arg(long, value_enum, default_value_t = Choice::Auto)]
+    transport: Choice,
 }
 
 fn parse_mac(s: &str) -> Result<[u8; 6], String> {
@@ -217,6 +228,7 @@ fn main_inner() -> Result<ExitCode> {
         progress: !cli.quiet,
         promiscuous: !cli.no_promisc,
         cpu: cli.cpu,
+        transport: cli.transport,
     };
     let report = run(&opts, info)?;
     print!("{}", report.to_text());

@@ -19,7 +19,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use loadgen::{
     responder::{Faults, OUT_LEN, Responder},
-    transport::{PacketIo, UdpSink},
+    transport::{Choice, Io, UdpSink},
 };
 
 /// How long the loop keeps spinning after the last frame before it sleeps.
@@ -34,7 +34,9 @@ const SPIN: Duration = Duration::from_millis(50);
 with an ACK at once, one address per client handed out in order from --pool-start, no lease \
 logic. Replies follow RFC 2131 §4.1 (relay → giaddr:67, ciaddr → unicast, broadcast bit → \
 broadcast, else unicast to chaddr) and echo option 82. Faults can be injected to test the \
-loadgen's bookkeeping. Uses an AF_PACKET socket with a TPACKET_V2 ring (CAP_NET_RAW). Stops on \
+loadgen's bookkeeping. Uses AF_XDP where it can be set up (an XDP program hands UDP frames to \
+ports 67/68 to an AF_XDP socket; CAP_BPF and CAP_NET_ADMIN), else an AF_PACKET socket with a \
+TPACKET_V2 ring (CAP_NET_RAW); --transport chooses. Stops on \
 SIGINT/SIGTERM, after --idle-exit seconds without a request, or at --max-time; prints its \
 counters (and writes them with --json)."
 )]
@@ -67,6 +69,10 @@ struct Cli {
     /// Pin to this CPU.
     #[arg(long)]
     cpu: Option<usize>,
+    /// How frames reach the wire: AF_XDP (xdp), a packet socket (packet),
+    /// or AF_XDP where it can be set up and else a packet socket (auto).
+    #[arg(long, value_enum, default_value_t = Choice::Auto)]
+    transport: Choice,
     /// Write the counters as JSON on exit.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -97,8 +103,11 @@ fn serve() -> Result<()> {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .context("installing signal handlers")?;
     }
-    let mut io = PacketIo::open(&cli.interface, false)
+    let (mut io, fallback) = Io::open(&cli.interface, false, cli.transport)
         .with_context(|| format!("opening {}", cli.interface))?;
+    if let Some(why) = fallback {
+        eprintln!("note: {why}; using a packet socket");
+    }
     let Some(server_ip) = cli.server_ip.or(io.interface.ipv4) else {
         bail!("{} has no IPv4 address: give --server-ip", cli.interface);
     };
@@ -120,7 +129,7 @@ fn serve() -> Result<()> {
     let mut out = [0u8; OUT_LEN];
 
     while !stop.load(Ordering::Relaxed) && started.elapsed() < max_time {
-        let PacketIo { rx, tx, .. } = &mut io;
+        let Io { rx, tx, .. } = &mut io;
         let frames = rx.drain(256, |frame, _| {
             if let Some(len) = responder.handle(frame, &mut out) {
                 if tx.slot().is_none() {
@@ -132,9 +141,8 @@ fn serve() -> Result<()> {
                 }
             }
         });
-        if tx.queued() > 0 {
-            tx.flush(Duration::from_millis(2));
-        }
+        // Also with nothing queued: AF_XDP may hold frames for the kernel.
+        tx.flush(Duration::from_millis(2));
         if frames > 0 {
             last_frame = Instant::now();
         } else if idle_exit.is_some_and(|d| last_frame.elapsed() >= d) {
@@ -145,10 +153,10 @@ fn serve() -> Result<()> {
     }
 
     let c = responder.counters();
-    let (_, ring_drops) = io.rx_counts();
+    let ring_drops = io.rx_drops();
     eprintln!(
         "xdhcp-reflector: {} DISCOVERs, {} REQUESTs, {} RELEASEs; sent {} OFFERs, {} ACKs, {} NAKs; \
-         withheld {}, duplicates {}, ignored {}; {} frames sent, {} send failures, {} ring drops",
+         withheld {}, duplicates {}, ignored {}; {} frames sent, {} send failures, {} ring drops ({})",
         c.discovers,
         c.requests,
         c.releases,
@@ -160,13 +168,15 @@ fn serve() -> Result<()> {
         c.ignored,
         io.tx.sent,
         io.tx.failed,
-        ring_drops
+        ring_drops,
+        io.kind
     );
     if let Some(path) = &cli.json {
         let mut v = serde_json::to_value(c)?;
         v["frames_sent"] = io.tx.sent.into();
         v["send_failures"] = io.tx.failed.into();
         v["ring_drops"] = ring_drops.into();
+        v["transport"] = io.kind.to_string().into();
         fs::write(path, serde_json::to_string_pretty(&v)? + "\n")
             .with_context(|| format!("writing {}", path.display()))?;
     }

@@ -15,91 +15,23 @@
 //! a worker takes once per batch.
 
 use std::io;
-use std::ptr::NonNull;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use xdpilone::xdp::{XdpDesc, XdpStatisticsV2};
+pub use dhcp_xdp::{Area, FRAME_SIZE, socket_stats, tx_desc};
+use dhcp_xdp::{errno, fill_all, zero_copy};
 use xdpilone::{
     CompletionQueue, FillQueue, IfInfo, RingRx, RingTx, Socket, SocketConfig, Umem, UmemConfig,
 };
 
-/// Bytes per frame: a full Ethernet frame with two VLAN tags and the
-/// largest reply (`engine::MAX_REPLY_LEN`) fits, and so does any received
-/// frame of a 1500-byte MTU after the kernel's 256-byte XDP headroom.
-pub const FRAME_SIZE: usize = 2048;
+// A frame holds the largest reply with Ethernet, two VLAN tags, IPv4 and UDP.
+const _: () = assert!(crate::engine::MAX_REPLY_LEN + 14 + 2 * 4 + 20 + 8 <= FRAME_SIZE);
 /// Frames per queue (a power of two: the fill and completion rings hold
 /// them all). 4 MiB per queue: below the 8 MiB a process may lock without
 /// CAP_IPC_LOCK even with two interfaces.
 pub const FRAMES: u32 = 2048;
 /// RX and TX ring entries per socket.
 const SOCKET_RING: u32 = 1024;
-
-/// The frame memory of one queue.
-pub struct Area {
-    base: NonNull<u8>,
-    len: usize,
-}
-
-// SAFETY: the area is plain memory shared with the kernel. Threads touch a
-// frame only while they own it (module docs: a frame is in one place at a
-// time, and handing it on goes through a ring or a lock-free queue, both
-// with release/acquire ordering), so no two threads access one frame at
-// once.
-unsafe impl Send for Area {}
-// SAFETY: as above.
-unsafe impl Sync for Area {}
-
-impl Area {
-    fn map(len: usize) -> io::Result<Area> {
-        // SAFETY: anonymous private mapping, page-aligned as the kernel
-        // requires of a UMEM; checked below.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let base = NonNull::new(ptr.cast()).ok_or_else(|| io::Error::other("mmap gave NULL"))?;
-        Ok(Area { base, len })
-    }
-
-    /// The whole frame that `addr` (any offset inside it) belongs to, and
-    /// the offset of its start.
-    ///
-    /// # Safety
-    ///
-    /// The caller must own the frame (module docs) for as long as it uses
-    /// the slice, and must not hold another slice of the same frame.
-    #[allow(clippy::mut_from_ref)] // frames are owned by protocol, see above
-    pub unsafe fn frame_mut(&self, addr: u64) -> Option<(u64, &mut [u8])> {
-        let start = usize::try_from(addr).ok()? & !(FRAME_SIZE - 1);
-        if start.checked_add(FRAME_SIZE)? > self.len {
-            return None;
-        }
-        // SAFETY: `start..start + FRAME_SIZE` lies inside the mapping
-        // (checked above); exclusivity is the caller's promise.
-        let frame =
-            unsafe { std::slice::from_raw_parts_mut(self.base.as_ptr().add(start), FRAME_SIZE) };
-        Some((start as u64, frame))
-    }
-}
-
-impl Drop for Area {
-    fn drop(&mut self) {
-        // SAFETY: unmapping exactly what `map` mapped. The kernel pins the
-        // pages it uses for as long as a socket is bound, so this is safe
-        // even if a socket outlives the area.
-        unsafe { libc::munmap(self.base.as_ptr().cast(), self.len) };
-    }
-}
 
 /// The fill and completion rings of a queue, and the frames in flight on
 /// its TX rings.
@@ -196,7 +128,7 @@ pub fn open_queue(
     workers: usize,
     force_copy: bool,
 ) -> io::Result<QueueSetup> {
-    let area = Area::map(FRAMES as usize * FRAME_SIZE)?;
+    let area = Area::map(FRAMES as usize)?;
     let config = UmemConfig {
         fill_size: FRAMES,
         complete_size: FRAMES,
@@ -204,7 +136,7 @@ pub fn open_queue(
         headroom: 0,
         flags: 0,
     };
-    let slice = NonNull::slice_from_raw_parts(area.base, area.len);
+    let slice = area.as_slice_ptr();
     // SAFETY: the area is page-aligned, FRAMES × FRAME_SIZE bytes, and is
     // unmapped only after the UMEM and its sockets are dropped (field
     // order of `Queue` in the parent module).
@@ -257,113 +189,4 @@ pub fn open_queue(
         sockets,
         zero_copy,
     })
-}
-
-/// Puts as many of `frames` into the fill ring as it takes; returns how
-/// many (a prefix of `frames`).
-fn fill_all(fill: &mut FillQueue, frames: &[u64]) -> usize {
-    let mut done = 0;
-    while done < frames.len() {
-        let mut writer = fill.fill((frames.len() - done) as u32);
-        let n = writer.insert(frames[done..].iter().copied());
-        writer.commit();
-        if n == 0 {
-            break;
-        }
-        done += n as usize;
-    }
-    done
-}
-
-const SOL_XDP: libc::c_int = 283;
-
-/// What the kernel counted for one AF_XDP socket: frames it dropped because
-/// the socket's RX ring was full or the queue's fill ring empty, which no
-/// counter of ours can see. `None` where the kernel does not say.
-pub fn socket_stats(fd: libc::c_int) -> Option<XdpStatisticsV2> {
-    const XDP_STATISTICS: libc::c_int = 7;
-    let mut stats = XdpStatisticsV2::default();
-    let mut len = size_of::<XdpStatisticsV2>() as libc::socklen_t;
-    // SAFETY: the struct is the kernel's `struct xdp_statistics` (repr(C));
-    // getsockopt writes at most `len` bytes into it.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            SOL_XDP,
-            XDP_STATISTICS,
-            (&raw mut stats).cast(),
-            &raw mut len,
-        )
-    };
-    (rc == 0).then_some(stats)
-}
-
-/// Whether the kernel bound the socket in zero-copy mode.
-fn zero_copy(fd: libc::c_int) -> bool {
-    const XDP_OPTIONS: libc::c_int = 8;
-    const XDP_OPTIONS_ZEROCOPY: u32 = 1;
-    let mut flags: u32 = 0;
-    let mut len = size_of::<u32>() as libc::socklen_t;
-    // SAFETY: getsockopt writes at most `len` bytes into `flags`.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            SOL_XDP,
-            XDP_OPTIONS,
-            (&raw mut flags).cast(),
-            &raw mut len,
-        )
-    };
-    rc == 0 && flags & XDP_OPTIONS_ZEROCOPY != 0
-}
-
-/// A descriptor for a frame of `len` bytes starting at `start`.
-pub fn tx_desc(start: u64, len: usize) -> XdpDesc {
-    XdpDesc {
-        addr: start,
-        len: len as u32,
-        options: 0,
-    }
-}
-
-fn errno(e: xdpilone::Errno) -> io::Error {
-    io::Error::from_raw_os_error(e.get_raw())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn any_offset_inside_a_frame_names_that_frame() {
-        let area = Area::map(4 * FRAME_SIZE).unwrap();
-        for (addr, start) in [
-            (0, 0),
-            (256, 0),
-            (2047, 0),
-            (2048, 2048),
-            (3 * 2048 + 300, 6144),
-        ] {
-            // SAFETY: the test owns every frame of its own area, and each
-            // slice is dropped before the next is made.
-            let (got, frame) = unsafe { area.frame_mut(addr) }.unwrap();
-            assert_eq!(got, start, "addr {addr}");
-            assert_eq!(frame.len(), FRAME_SIZE);
-        }
-        // SAFETY: as above.
-        assert!(unsafe { area.frame_mut(4 * FRAME_SIZE as u64) }.is_none());
-        // SAFETY: as above.
-        assert!(unsafe { area.frame_mut(u64::MAX) }.is_none());
-    }
-
-    #[test]
-    fn frames_are_written_where_they_are_read() {
-        let area = Area::map(2 * FRAME_SIZE).unwrap();
-        // SAFETY: the test owns the area; one slice at a time.
-        unsafe { area.frame_mut(2048) }.unwrap().1[5] = 0xab;
-        // SAFETY: as above.
-        assert_eq!(unsafe { area.frame_mut(2048 + 100) }.unwrap().1[5], 0xab);
-        // SAFETY: as above.
-        assert_eq!(unsafe { area.frame_mut(0) }.unwrap().1[5], 0);
-    }
 }

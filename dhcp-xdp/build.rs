@@ -1,5 +1,5 @@
 //! Builds the XDP program (`dhcp-ebpf`) for the BPF target and leaves the
-//! object in `OUT_DIR`, where `src/xdp.rs` embeds it.
+//! object in `OUT_DIR`, where `src/lib.rs` embeds it.
 //!
 //! The nested build runs on the same stable toolchain as this one: aya-build
 //! calls `rustup run $RUSTUP_TOOLCHAIN cargo build -Z build-std=core`, which
@@ -25,7 +25,7 @@ fn build() -> anyhow::Result<()> {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let workspace = manifest_dir
         .parent()
-        .expect("dhcp-user is a workspace member");
+        .expect("dhcp-xdp is a workspace member");
 
     // `.cargo/config.toml` names this linker for the BPF target; without it
     // the nested build would fail deep inside rustc's link step.

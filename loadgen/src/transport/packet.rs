@@ -1,6 +1,6 @@
-//! [`PacketIo`]: one `AF_PACKET` socket on one interface, sending whole
-//! Ethernet frames in batches and receiving through a memory-mapped
-//! `TPACKET_V2` ring.
+//! The `AF_PACKET` transport: one packet socket on one interface, sending
+//! whole Ethernet frames in batches and receiving through a memory-mapped
+//! `TPACKET_V2` ring. With AF_XDP it only receives ARP.
 //!
 //! Why this shape:
 //! * **Receive ring.** A plain `recv` per frame costs a syscall per reply
@@ -16,10 +16,10 @@
 //!   the kernel's receive timestamp (`CLOCK_REALTIME`), which is what the
 //!   load generator measures against, so reading late never inflates a
 //!   latency.
-//! * **Filter.** A classic BPF program keeps only ARP and IPv4 UDP to
-//!   ports 67/68 (`tcpdump -dd 'arp or (udp and (dst port 67 or dst port
-//!   68))'`), so the ring never fills with unrelated traffic. It is attached
-//!   before the socket is bound: nothing unfiltered is ever queued.
+//! * **Filter.** A classic BPF program keeps only what the tool reads (ARP,
+//!   and IPv4 UDP to ports 67/68 unless AF_XDP takes those), so the ring
+//!   never fills with unrelated traffic. It is attached before the socket
+//!   is bound: nothing unfiltered is ever queued.
 //! * **Promiscuous mode.** A direct client's OFFER is unicast to its MAC
 //!   (RFC 2131 §4.1), and the simulated MACs are not the interface's. A
 //!   veth delivers such frames anyway; a real NIC filters them, so the
@@ -30,26 +30,19 @@
 //!   `PACKET_QDISC_BYPASS` skips the queueing discipline on the way out.
 //! * **Batched send.** `sendmmsg` hands up to [`BATCH`] frames to the
 //!   kernel per syscall.
-//!
-//! Owns the socket, the ring and the send slots. It never parses a frame,
-//! never decides what to send, never retries a frame beyond a short wait for
-//! buffer space (the caller is told which frames failed) and never blocks
-//! longer than asked.
 
 use std::{
-    ffi::CString,
     io, mem,
-    net::Ipv4Addr,
     os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
     ptr,
     sync::atomic::{Ordering, fence},
     time::{Duration, Instant},
 };
 
-/// Frames per `sendmmsg`.
-pub const BATCH: usize = 32;
+use super::{BATCH, Interface, attach_filter, cvt, setsockopt};
+
 /// Bytes per send slot: any DHCP frame built here fits.
-pub const SLOT: usize = 2048;
+const SLOT: usize = 2048;
 
 const ETH_P_ALL: u16 = 0x0003;
 // Packet socket options and ring layout (linux/if_packet.h), stable ABI.
@@ -65,9 +58,8 @@ const TP_STATUS_KERNEL: u32 = 0;
 const TP_STATUS_USER: u32 = 1;
 
 const BLOCK_SIZE: u32 = 1 << 20;
-const BLOCK_NR: u32 = 64;
 const FRAME_SIZE: u32 = 2048;
-const FRAME_NR: u32 = BLOCK_SIZE / FRAME_SIZE * BLOCK_NR;
+const FRAMES_PER_BLOCK: u32 = BLOCK_SIZE / FRAME_SIZE;
 
 // struct tpacket2_hdr.
 const H_STATUS: usize = 0;
@@ -101,7 +93,7 @@ struct PacketMreq {
 }
 
 /// `arp or (udp and (dst port 67 or dst port 68))`, unfragmented IPv4.
-const FILTER: [(u16, u8, u8, u32); 13] = [
+const ARP_AND_DHCP: [(u16, u8, u8, u32); 13] = [
     (0x28, 0, 0, 0x0000_000c), // ldh [12]
     (0x15, 9, 0, 0x0000_0806), // jeq ARP → accept
     (0x15, 0, 9, 0x0000_0800), // jeq IPv4 else drop
@@ -117,129 +109,51 @@ const FILTER: [(u16, u8, u8, u32); 13] = [
     (0x06, 0, 0, 0x0000_0000), // drop
 ];
 
-fn cvt(rc: libc::c_int, what: &str) -> io::Result<libc::c_int> {
-    if rc < 0 {
-        let e = io::Error::last_os_error();
-        Err(io::Error::new(e.kind(), format!("{what}: {e}")))
-    } else {
-        Ok(rc)
-    }
+/// `arp`.
+const ARP: [(u16, u8, u8, u32); 4] = [
+    (0x28, 0, 0, 0x0000_000c), // ldh [12]
+    (0x15, 0, 1, 0x0000_0806), // jeq ARP else drop
+    (0x06, 0, 0, 0x0004_0000), // accept
+    (0x06, 0, 0, 0x0000_0000), // drop
+];
+
+/// What the socket receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    /// ARP only (AF_XDP takes the DHCP frames): a small ring.
+    Arp,
+    /// ARP and DHCP: the ring every reply goes through.
+    ArpAndDhcp,
 }
 
-fn setsockopt<T>(
-    fd: RawFd,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: &T,
-    what: &str,
-) -> io::Result<()> {
-    // SAFETY: `value` is a live, initialised T and its size is passed.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (value as *const T).cast(),
-            mem::size_of::<T>() as libc::socklen_t,
-        )
-    };
-    cvt(rc, what).map(drop)
-}
-
-fn attach_filter(fd: RawFd, program: &[(u16, u8, u8, u32)]) -> io::Result<()> {
-    let mut insns: Vec<libc::sock_filter> = program
-        .iter()
-        .map(|&(code, jt, jf, k)| libc::sock_filter { code, jt, jf, k })
-        .collect();
-    let prog = libc::sock_fprog {
-        len: insns.len() as u16,
-        filter: insns.as_mut_ptr(),
-    };
-    // The kernel copies the program during the call.
-    setsockopt(
-        fd,
-        libc::SOL_SOCKET,
-        libc::SO_ATTACH_FILTER,
-        &prog,
-        "attaching the BPF filter",
-    )
-}
-
-/// The index, MAC and first IPv4 address of an interface.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Interface {
-    pub name: String,
-    pub index: u32,
-    pub mac: [u8; 6],
-    pub ipv4: Option<Ipv4Addr>,
-}
-
-impl Interface {
-    /// Looks `name` up in the calling thread's network namespace.
-    pub fn lookup(name: &str) -> io::Result<Self> {
-        let c = CString::new(name)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in interface name"))?;
-        // SAFETY: `c` is a valid C string.
-        let index = unsafe { libc::if_nametoindex(c.as_ptr()) };
-        if index == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("no interface {name:?} in this network namespace"),
-            ));
+impl Filter {
+    fn program(self) -> &'static [(u16, u8, u8, u32)] {
+        match self {
+            Filter::Arp => &ARP,
+            Filter::ArpAndDhcp => &ARP_AND_DHCP,
         }
-        // SAFETY: a plain datagram socket for the two ioctls below.
-        let fd = cvt(
-            unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) },
-            "socket",
-        )?;
-        // SAFETY: `fd` was just opened and is owned here only.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let ifreq = |request: libc::c_ulong| -> io::Result<libc::ifreq> {
-            // SAFETY: an all-zero ifreq is valid; the name is copied in
-            // below, NUL-terminated (names are < IFNAMSIZ, checked by the
-            // kernel's lookup above).
-            let mut req: libc::ifreq = unsafe { mem::zeroed() };
-            for (d, s) in req
-                .ifr_name
-                .iter_mut()
-                .zip(name.bytes().take(libc::IFNAMSIZ - 1))
-            {
-                *d = s as libc::c_char;
-            }
-            // SAFETY: `req` is a valid ifreq for these requests.
-            cvt(
-                unsafe { libc::ioctl(fd.as_raw_fd(), request, &mut req) },
-                "ioctl",
-            )?;
-            Ok(req)
-        };
-        let hw = ifreq(libc::SIOCGIFHWADDR)?;
-        // SAFETY: SIOCGIFHWADDR fills the hwaddr member.
-        let data = unsafe { hw.ifr_ifru.ifru_hwaddr.sa_data };
-        let mac = std::array::from_fn(|i| data[i] as u8);
-        let ipv4 = ifreq(libc::SIOCGIFADDR).ok().map(|req| {
-            // SAFETY: SIOCGIFADDR fills the addr member with a sockaddr_in.
-            let sin: libc::sockaddr_in = unsafe { mem::transmute_copy(&req.ifr_ifru.ifru_addr) };
-            Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr))
-        });
-        Ok(Self {
-            name: name.to_string(),
-            index,
-            mac,
-            ipv4,
-        })
+    }
+
+    /// 1 MiB blocks of receive ring: 512 frames for ARP, 32,768 for
+    /// everything.
+    fn blocks(self) -> u32 {
+        match self {
+            Filter::Arp => 1,
+            Filter::ArpAndDhcp => 64,
+        }
     }
 }
 
 /// The receive ring.
-pub struct RxRing {
+pub struct Ring {
     map: *mut u8,
     len: usize,
     /// The next slot to look at.
     slot: usize,
+    slots: usize,
 }
 
-impl RxRing {
+impl Ring {
     /// Hands every frame the kernel has written, at most `max` of them, to
     /// `f` with its receive time (ns since the Unix epoch); returns how
     /// many there were.
@@ -277,7 +191,7 @@ impl RxRing {
                     TP_STATUS_KERNEL,
                 )
             };
-            self.slot = (self.slot + 1) % FRAME_NR as usize;
+            self.slot = (self.slot + 1) % self.slots;
         }
         frames
     }
@@ -287,7 +201,7 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-impl Drop for RxRing {
+impl Drop for Ring {
     fn drop(&mut self) {
         // SAFETY: the mapping was created with this address and length.
         unsafe { libc::munmap(self.map.cast(), self.len) };
@@ -295,18 +209,14 @@ impl Drop for RxRing {
 }
 
 /// The send slots: frames are written in place, then sent together.
-pub struct Tx {
+pub struct Sender {
     fd: RawFd,
     bufs: Vec<u8>,
     lens: [usize; BATCH],
     queued: usize,
-    /// Frames handed to the kernel, in total.
-    pub sent: u64,
-    /// Frames the kernel refused, in total.
-    pub failed: u64,
 }
 
-impl Tx {
+impl Sender {
     /// The next free slot ([`SLOT`] bytes), or `None` when all [`BATCH`]
     /// are queued (flush first).
     pub fn slot(&mut self) -> Option<&mut [u8]> {
@@ -328,6 +238,9 @@ impl Tx {
     /// are the first ones: the rest failed (after up to `wait` for room).
     pub fn flush(&mut self, wait: Duration) -> usize {
         let n = self.queued;
+        if n == 0 {
+            return 0;
+        }
         self.queued = 0;
         let mut iov: [libc::iovec; BATCH] = std::array::from_fn(|i| libc::iovec {
             iov_base: self.bufs[i * SLOT..].as_mut_ptr().cast(),
@@ -366,27 +279,24 @@ impl Tx {
             // SAFETY: one valid pollfd; a 1 ms wait for send-buffer room.
             unsafe { libc::poll(&mut pfd, 1, 1) };
         }
-        self.sent += done as u64;
-        self.failed += (n - done) as u64;
         done
     }
 }
 
-/// The packet socket, its ring and its send slots.
-pub struct PacketIo {
+/// The packet socket; its ring and send slots are handed out at opening.
+pub struct Socket {
     fd: OwnedFd,
-    pub interface: Interface,
-    pub rx: RxRing,
-    pub tx: Tx,
     rx_dropped: u64,
-    rx_seen: u64,
 }
 
-impl PacketIo {
-    /// Opens the socket on `interface` (in the calling thread's namespace).
-    /// Needs CAP_NET_RAW.
-    pub fn open(interface: &str, promiscuous: bool) -> io::Result<Self> {
-        let interface = Interface::lookup(interface)?;
+impl Socket {
+    /// Opens the socket on `interface` (in the calling thread's namespace)
+    /// with its receive ring and its send slots. Needs CAP_NET_RAW.
+    pub fn open(
+        interface: &Interface,
+        filter: Filter,
+        promiscuous: bool,
+    ) -> io::Result<(Self, Ring, Sender)> {
         // Protocol 0: nothing is queued before the filter and the bind.
         // SAFETY: plain socket(2).
         let raw = cvt(
@@ -401,7 +311,7 @@ impl PacketIo {
         )?;
         // SAFETY: `raw` was just opened and is owned here only.
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        attach_filter(raw, &FILTER)?;
+        attach_filter(raw, filter.program())?;
         setsockopt(
             raw,
             libc::SOL_PACKET,
@@ -436,9 +346,9 @@ impl PacketIo {
         )?;
         let req = TpacketReq {
             block_size: BLOCK_SIZE,
-            block_nr: BLOCK_NR,
+            block_nr: filter.blocks(),
             frame_size: FRAME_SIZE,
-            frame_nr: FRAME_NR,
+            frame_nr: FRAMES_PER_BLOCK * filter.blocks(),
         };
         setsockopt(
             raw,
@@ -447,7 +357,7 @@ impl PacketIo {
             &req,
             "PACKET_RX_RING",
         )?;
-        let len = (BLOCK_SIZE * BLOCK_NR) as usize;
+        let len = (BLOCK_SIZE * filter.blocks()) as usize;
         // SAFETY: mapping the ring the kernel just allocated for `raw`.
         let map = unsafe {
             libc::mmap(
@@ -466,10 +376,11 @@ impl PacketIo {
                 format!("mapping the receive ring: {e}"),
             ));
         }
-        let rx = RxRing {
+        let ring = Ring {
             map: map.cast(),
             len,
             slot: 0,
+            slots: req.frame_nr as usize,
         };
         let addr = libc::sockaddr_ll {
             sll_family: libc::AF_PACKET as u16,
@@ -504,41 +415,18 @@ impl PacketIo {
                 "promiscuous mode",
             )?;
         }
-        Ok(Self {
-            tx: Tx {
-                fd: raw,
-                bufs: vec![0; BATCH * SLOT],
-                lens: [0; BATCH],
-                queued: 0,
-                sent: 0,
-                failed: 0,
-            },
-            fd,
-            interface,
-            rx,
-            rx_dropped: 0,
-            rx_seen: 0,
-        })
+        let sender = Sender {
+            fd: raw,
+            bufs: vec![0; BATCH * SLOT],
+            lens: [0; BATCH],
+            queued: 0,
+        };
+        Ok((Self { fd, rx_dropped: 0 }, ring, sender))
     }
 
-    /// Waits until the ring has a frame for us or `timeout` passes.
-    pub fn wait(&self, timeout: Duration) {
-        let mut pfd = libc::pollfd {
-            fd: self.fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ts = libc::timespec {
-            tv_sec: timeout.as_secs() as libc::time_t,
-            tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
-        };
-        // SAFETY: one valid pollfd and timespec; no signal mask change.
-        unsafe { libc::ppoll(&mut pfd, 1, &ts, ptr::null()) };
-    }
-
-    /// Frames the kernel counted for this socket and those it dropped for
-    /// want of ring space, since it was opened.
-    pub fn rx_counts(&mut self) -> (u64, u64) {
+    /// Frames the kernel dropped for want of ring space since the socket
+    /// was opened.
+    pub fn rx_drops(&mut self) -> u64 {
         let mut st = TpacketStats::default();
         let mut len = mem::size_of::<TpacketStats>() as libc::socklen_t;
         // SAFETY: `st` is a valid buffer of `len` bytes. The kernel resets
@@ -553,47 +441,14 @@ impl PacketIo {
             )
         };
         if rc == 0 {
-            self.rx_seen += u64::from(st.packets);
             self.rx_dropped += u64::from(st.drops);
         }
-        (self.rx_seen, self.rx_dropped)
+        self.rx_dropped
     }
 }
 
-/// A UDP socket bound to a port whose every datagram is dropped by its
-/// filter. Relayed replies go to giaddr:67; if the giaddrs are assigned
-/// to an interface of the loadgen's namespace, the kernel would otherwise
-/// answer each with an ICMP port unreachable (extra load on the server).
-pub struct UdpSink {
-    _fd: OwnedFd,
-}
-
-impl UdpSink {
-    /// Binds 0.0.0.0:`port`.
-    pub fn bind(port: u16) -> io::Result<Self> {
-        // SAFETY: plain socket(2).
-        let raw = cvt(
-            unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) },
-            "udp socket",
-        )?;
-        // SAFETY: `raw` was just opened and is owned here only.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        attach_filter(raw, &[(0x06, 0, 0, 0)])?; // ret #0: drop all
-        let addr = libc::sockaddr_in {
-            sin_family: libc::AF_INET as libc::sa_family_t,
-            sin_port: port.to_be(),
-            sin_addr: libc::in_addr { s_addr: 0 },
-            sin_zero: [0; 8],
-        };
-        // SAFETY: a valid sockaddr_in and its size.
-        let rc = unsafe {
-            libc::bind(
-                raw,
-                (&raw const addr).cast(),
-                mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-            )
-        };
-        cvt(rc, &format!("binding UDP port {port}"))?;
-        Ok(Self { _fd: fd })
+impl AsRawFd for Socket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
     }
 }
