@@ -29,10 +29,9 @@ use crate::{
 
 /// Where relays receive their replies (and the server listens).
 const SERVER_PORT: u16 = 67;
-/// How long a flush may wait for room before frames fail (or, with AF_XDP,
-/// are left in the TX ring for the next flush): a veth peer in NAPI mode
-/// refuses frames while its 256-slot ring is full, until its NAPI thread
-/// has run.
+/// How long a packet socket's flush may wait for room before frames fail:
+/// a veth peer in NAPI mode refuses frames while its 256-slot ring is full,
+/// until its NAPI thread has run. (AF_XDP never waits: see `transport`.)
 const FLUSH_WAIT: Duration = Duration::from_millis(20);
 /// Batches sent per loop turn before the ring is read again: 64 frames, a
 /// quarter of a veth peer's ring.

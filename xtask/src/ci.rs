@@ -56,6 +56,7 @@ pub fn run(ws: &Workspace) -> Result<()> {
             skip_criterion: false,
             out: None,
             servers: Vec::new(),
+            transport: "auto".into(),
         },
     )
 }

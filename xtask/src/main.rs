@@ -66,6 +66,11 @@ enum Command {
         /// xdhcpd-xdp-native, xdhcpd-xdp-generic, kea, reflector).
         #[arg(long, value_delimiter = ',', conflicts_with = "quick")]
         servers: Vec<String>,
+        /// How xdhcp-loadgen and xdhcp-reflector put frames on the veth:
+        /// AF_XDP where it can be set up (auto), AF_XDP only (xdp), or
+        /// packet sockets (packet, the transport before AF_XDP).
+        #[arg(long, default_value = "auto", value_parser = ["auto", "xdp", "packet"])]
+        transport: String,
     },
 }
 
@@ -83,6 +88,7 @@ fn main() -> anyhow::Result<()> {
             skip_criterion,
             out,
             servers,
+            transport,
         } => {
             let build = match (no_build, build_only) {
                 (true, _) => bench::Build::No,
@@ -97,6 +103,7 @@ fn main() -> anyhow::Result<()> {
                     skip_criterion,
                     out,
                     servers,
+                    transport,
                 },
             )
         }

@@ -1,7 +1,10 @@
 //! `xdhcp-reflector`: a null DHCP server that answers at once, to measure
 //! xdhcp-loadgen's own ceiling and to test it. Its loop: read the receive
 //! ring, answer each request into a send slot (`loadgen::responder`),
-//! flush. It spins while traffic flows and sleeps in 1 ms polls when idle.
+//! flush; when a read finds nothing, it sleeps until a frame comes (1 ms
+//! polls). It never spins on an empty ring: it shares its core with the
+//! receive path (the interface's NAPI thread), and a spinning loop would
+//! take the time that path needs to bring it frames.
 
 use std::{
     fs,
@@ -21,9 +24,6 @@ use loadgen::{
     responder::{Faults, OUT_LEN, Responder},
     transport::{Choice, Io, UdpSink},
 };
-
-/// How long the loop keeps spinning after the last frame before it sleeps.
-const SPIN: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -147,7 +147,7 @@ fn serve() -> Result<()> {
             last_frame = Instant::now();
         } else if idle_exit.is_some_and(|d| last_frame.elapsed() >= d) {
             break;
-        } else if last_frame.elapsed() >= SPIN {
+        } else {
             io.wait(Duration::from_millis(1));
         }
     }

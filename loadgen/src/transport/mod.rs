@@ -144,14 +144,16 @@ impl Tx {
     }
 
     /// Hands every queued frame to the kernel and returns how many it
-    /// took: the first ones; the rest failed (after up to `wait` for
-    /// room). With nothing queued, it still pushes on frames the kernel
-    /// has not sent yet (AF_XDP in copy mode sends only when told).
+    /// took: the first ones; the rest failed. A packet socket waits up to
+    /// `wait` for room; AF_XDP never waits (frames left in its TX ring go
+    /// out with a later flush). With nothing queued, it still pushes on
+    /// frames the kernel has not sent yet (AF_XDP in copy mode sends only
+    /// when told).
     pub fn flush(&mut self, wait: Duration) -> usize {
         let queued = self.queued();
         let done = match &mut self.sender {
             Sender::Packet(s) => s.flush(wait),
-            Sender::Xdp(s) => s.flush(wait),
+            Sender::Xdp(s) => s.flush(),
         };
         self.sent += done as u64;
         self.failed += (queued - done) as u64;

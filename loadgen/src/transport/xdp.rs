@@ -8,17 +8,13 @@
 //! The veth and most drivers without zero-copy support bind in copy mode:
 //! the kernel copies each received frame into a receive frame, and sends
 //! from the TX ring only inside a `sendto` on the socket, a bounded number
-//! of frames per call. [`XskTx::flush`] therefore kicks until the ring is
-//! empty (or its wait is up), and kicks again on every later flush while
-//! frames are left in it, so a frame never waits for the next one.
+//! of frames per call. [`XskTx::flush`] therefore kicks while the kernel
+//! keeps taking frames, and kicks again on every later flush while frames
+//! are left in it, so a frame never waits for the next one. It never waits
+//! for room: a frame in the ring is not lost, and a loop that waited would
+//! stop reading its own RX ring while the peer is the one that is slow.
 
-use std::{
-    io,
-    num::NonZeroU32,
-    os::fd::AsFd,
-    rc::Rc,
-    time::{Duration, Instant},
-};
+use std::{io, num::NonZeroU32, os::fd::AsFd, rc::Rc};
 
 use aya::{
     Ebpf, EbpfLoader,
@@ -40,9 +36,6 @@ const RX_FRAMES: u32 = 8192;
 /// Send frames; also the size of the TX and completion rings, so the TX
 /// ring always has room for every frame that is not already in it.
 const TX_FRAMES: u32 = 4096;
-/// Most `sendto` kicks per flush before its wait is checked again.
-const KICKS_PER_CHECK: usize = 8;
-
 /// What [`open`] sets up.
 pub struct Opened {
     pub link: Link,
@@ -290,11 +283,11 @@ impl XskTx {
     }
 
     /// Puts the queued frames in the TX ring (they fit: the ring is as
-    /// large as the set of send frames) and kicks the kernel until it has
-    /// taken every frame of the ring, for up to `wait`; what is left is
-    /// sent by later flushes. Returns how many frames went into the ring:
-    /// the first ones (the rest go back to the free frames).
-    pub fn flush(&mut self, wait: Duration) -> usize {
+    /// large as the set of send frames) and kicks the kernel for as long as
+    /// it takes frames from the ring; what is left is sent by later
+    /// flushes. Returns how many frames went into the ring: the first ones
+    /// (the rest go back to the free frames).
+    pub fn flush(&mut self) -> usize {
         // One write may see only part of the free room (xdpilone refreshes
         // its view of the kernel's position only when the ring looks
         // full): write until everything is in or nothing fits.
@@ -310,19 +303,16 @@ impl XskTx {
         }
         self.free
             .extend(self.queued.drain(..).skip(written).map(|d| d.addr));
-        let mut deadline = None;
-        while self.ring.pending() > 0 {
-            for _ in 0..KICKS_PER_CHECK {
-                self.ring.wake();
-                if self.ring.pending() == 0 {
-                    break;
-                }
-            }
-            let deadline = *deadline.get_or_insert_with(|| Instant::now() + wait);
-            if self.ring.pending() == 0 || Instant::now() >= deadline {
+        // A kick that sends nothing means the peer's queue is full: the
+        // frames wait for the next flush.
+        let mut pending = self.ring.pending();
+        while pending > 0 {
+            self.ring.wake();
+            let left = self.ring.pending();
+            if left >= pending {
                 break;
             }
-            std::thread::yield_now();
+            pending = left;
         }
         self.reap();
         written

@@ -111,6 +111,8 @@ pub struct Options {
     pub out: Option<PathBuf>,
     /// Full mode's servers by key; empty: all of them.
     pub servers: Vec<String>,
+    /// The loadgen's and the reflector's `--transport`.
+    pub transport: String,
 }
 
 /// How a mode measures.
@@ -229,6 +231,7 @@ pub fn run(ws: &Workspace, opts: &Options) -> Result<()> {
         state_dir: state.0.clone(),
         period: plan.period,
         quiet_wait: plan.quiet_wait,
+        transport: &opts.transport,
         steps: Vec::new(),
     };
     let results = if opts.quick {

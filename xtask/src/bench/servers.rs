@@ -95,13 +95,15 @@ impl Server {
     }
 
     /// Starts the server for step `tag`: its files go to `run_dir`, its
-    /// lease store to `state_dir` (tmpfs); returns once it serves.
+    /// lease store to `state_dir` (tmpfs); the reflector uses `transport`
+    /// (its `--transport`). Returns once it serves.
     pub fn start(
         self,
         bins: &Binaries,
         run_dir: &Path,
         state_dir: &Path,
         tag: &str,
+        transport: &str,
     ) -> Result<Running> {
         let log = run_dir.join(format!("{tag}.server.log"));
         let state = state_dir.join(tag);
@@ -142,7 +144,8 @@ impl Server {
             }
             Server::Reflector => {
                 cmd.arg(&bins.reflector)
-                    .args(["-i", SERVER_IF, "--pool-start", POOL_FIRST]);
+                    .args(["-i", SERVER_IF, "--pool-start", POOL_FIRST])
+                    .args(["--transport", transport]);
                 // It binds port 67 once its packet socket is open.
                 Box::new(|| udp_port_bound(SERVER_NS, 67))
             }

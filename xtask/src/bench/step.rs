@@ -164,6 +164,8 @@ pub struct Stepper<'a> {
     pub state_dir: PathBuf,
     pub period: Duration,
     pub quiet_wait: Duration,
+    /// The loadgen's and the reflector's `--transport`.
+    pub transport: &'a str,
     pub steps: Vec<Step>,
 }
 
@@ -173,7 +175,13 @@ impl Stepper<'_> {
         let tag = format!("{:03}-{}-{rate}", self.steps.len() + 1, server.key());
         let (waited, _) = cores::wait_quiet(self.quiet_wait)?;
         let period_s = self.period.as_secs_f64();
-        let started = match server.start(self.bins, &self.run_dir, &self.state_dir, &tag) {
+        let started = match server.start(
+            self.bins,
+            &self.run_dir,
+            &self.state_dir,
+            &tag,
+            self.transport,
+        ) {
             Ok(running) => running,
             Err(err) => {
                 process::check_interrupted()?;
@@ -246,6 +254,7 @@ impl Stepper<'_> {
             ])
             .args(["--duration", &period_s.to_string()])
             .args(["--cpu", &LOADGEN_CPU.to_string()])
+            .args(["--transport", self.transport])
             .arg("--json")
             .arg(json)
             .stdout(log.try_clone()?)
