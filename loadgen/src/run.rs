@@ -9,9 +9,10 @@
 //!
 //! Time is `CLOCK_REALTIME` in nanoseconds (`transport::now_ns`), the clock
 //! of the packet ring's receive timestamps; a send's time is taken just
-//! before the flush that hands it to the kernel. When relays are used, a drop-everything UDP socket on port
-//! 67 keeps the kernel from answering each relayed reply with an ICMP error
-//! in case the giaddrs are assigned to the interface.
+//! before the flush that hands it to the kernel. When relays are used, a
+//! drop-everything UDP socket on port 67 keeps the kernel from answering
+//! each relayed reply with an ICMP error in case the giaddrs are assigned
+//! to the interface.
 
 use std::{io::Write as _, net::Ipv4Addr, time::Duration};
 
